@@ -1,1 +1,0 @@
-namespace InferenceHost.Model.Tests; public class SmokeTests { [Fact] public void TorchLoads() => Assert.Equal(2f, InferenceHost.Model.Placeholder.Probe()); }
