@@ -1,0 +1,14 @@
+using static TorchSharp.torch;
+
+namespace InferenceHost.Cli;
+
+internal static class DTypes
+{
+    public static ScalarType Parse(string name) => name.ToLowerInvariant() switch
+    {
+        "float32" or "fp32" or "f32" => ScalarType.Float32,
+        "bfloat16" or "bf16" => ScalarType.BFloat16,
+        "float16" or "fp16" or "f16" => ScalarType.Float16,
+        _ => throw new CliException($"--dtype: '{name}' is not one of float32, bfloat16, float16"),
+    };
+}
