@@ -1,0 +1,268 @@
+using InferenceHost.Model.Checkpoints;
+using InferenceHost.Model.Llama;
+using static TorchSharp.torch;
+
+namespace InferenceHost.Adapters.Peft;
+
+/// <summary>
+/// Reads a PEFT adapter directory (adapter_config.json + adapter_model.safetensors) for a given base
+/// model and checks it against that base: every refusal names the adapter and the field.
+/// </summary>
+public static class PeftAdapterLoader
+{
+    public const string ConfigFile = "adapter_config.json";
+    public const string WeightsFile = "adapter_model.safetensors";
+    private const string KeyPrefix = "base_model.model.";
+
+    /// <param name="name">The adapter's name (used in every message).</param>
+    /// <param name="directory">The adapter directory.</param>
+    /// <param name="baseConfig">The base model's config: shapes are checked against it.</param>
+    /// <param name="baseModelName">The base model's name, to warn when the adapter was trained on another.</param>
+    /// <param name="maxRank">Largest LoRA rank accepted (the slot buffers' rank).</param>
+    public static Adapter Load(string name, string directory, LlamaConfig baseConfig, string? baseModelName, int maxRank)
+    {
+        if (!System.IO.Directory.Exists(directory))
+        {
+            throw new AdapterException(name, "path", $"directory '{directory}' does not exist");
+        }
+
+        var configPath = Path.Combine(directory, ConfigFile);
+        var weightsPath = Path.Combine(directory, WeightsFile);
+        if (!File.Exists(configPath))
+        {
+            throw new AdapterException(name, ConfigFile, $"is missing from '{directory}'");
+        }
+
+        if (!File.Exists(weightsPath))
+        {
+            var pickle = File.Exists(Path.Combine(directory, "adapter_model.bin"));
+            throw new AdapterException(name, WeightsFile, pickle
+                ? "is missing; adapter_model.bin (a pickle) is never loaded — convert it to safetensors"
+                : $"is missing from '{directory}'");
+        }
+
+        var config = PeftConfig.Parse(name, configPath);
+        var warnings = new List<string>();
+        if (baseModelName is not null && config.BaseModelNameOrPath is { Length: > 0 } trainedOn
+            && Path.GetFileName(Path.TrimEndingDirectorySeparator(trainedOn)) != baseModelName)
+        {
+            warnings.Add($"adapter '{name}' was trained on '{trainedOn}', serving it on '{baseModelName}' (shapes match)");
+        }
+
+        SafetensorsFile file;
+        try
+        {
+            file = SafetensorsFile.Open(weightsPath);
+        }
+        catch (CheckpointException e)
+        {
+            throw new AdapterException(name, WeightsFile, e.Problem, e);
+        }
+
+        using (file)
+        {
+            return config.PeftType switch
+            {
+                "LORA" => LoadLora(name, directory, config, file, baseConfig, maxRank, warnings),
+                "PROMPT_TUNING" => LoadSoftPrompt(name, directory, config, file, baseConfig, warnings),
+                _ => throw new AdapterException(name, "peft_type", $"'{config.PeftType}' is not supported (LORA or PROMPT_TUNING)"),
+            };
+        }
+    }
+
+    private static LoraAdapter LoadLora(string name, string directory, PeftConfig config, SafetensorsFile file, LlamaConfig baseConfig, int maxRank, List<string> warnings)
+    {
+        if (config.R < 1)
+        {
+            throw new AdapterException(name, "r", "must be a positive integer");
+        }
+
+        if (config.TargetModuleList is null && config.TargetModuleRegex is null)
+        {
+            throw new AdapterException(name, "target_modules", "is missing");
+        }
+
+        if (config.FanInFanOut)
+        {
+            warnings.Add($"adapter '{name}': fan_in_fan_out is true but Llama's linear layers are not Conv1D; ignored as PEFT does");
+        }
+
+        var allSites = Enumerable.Range(0, baseConfig.NumHiddenLayers)
+            .SelectMany(l => LinearSite.AllKinds.Select(k => new LinearSite(l, k))).ToArray();
+        CheckTargetsExist(name, config, allSites);
+
+        var pairs = new Dictionary<LinearSite, (string? A, string? B)>();
+        foreach (var key in file.Tensors.Keys)
+        {
+            var (site, part) = ParseKey(name, key, baseConfig.NumHiddenLayers);
+            var entry = pairs.GetValueOrDefault(site);
+            pairs[site] = part == "lora_A" ? entry with { A = key } : entry with { B = key };
+        }
+
+        if (pairs.Count == 0)
+        {
+            throw new AdapterException(name, WeightsFile, "holds no LoRA tensors");
+        }
+
+        var modules = new Dictionary<LinearSite, LoraModule>();
+        try
+        {
+            foreach (var (site, (aKey, bKey)) in pairs.OrderBy(p => p.Key.Layer).ThenBy(p => p.Key.Kind))
+            {
+                if (aKey is null || bKey is null)
+                {
+                    throw new AdapterException(name, WeightsFile, $"{site.ModulePath} has {(aKey is null ? "lora_B without lora_A" : "lora_A without lora_B")}");
+                }
+
+                if (!TargetModules.Matches(config, site))
+                {
+                    throw new AdapterException(name, "target_modules", $"the file has weights for {site.ModulePath}, which target_modules/layers_to_transform do not select");
+                }
+
+                modules[site] = LoadModule(name, config, file, site, aKey, bKey, baseConfig, maxRank);
+            }
+        }
+        catch
+        {
+            foreach (var m in modules.Values)
+            {
+                m.A.Dispose();
+                m.B.Dispose();
+            }
+
+            throw;
+        }
+
+        return new LoraAdapter(name, directory, modules, warnings);
+    }
+
+    private static LoraModule LoadModule(string name, PeftConfig config, SafetensorsFile file, LinearSite site, string aKey, string bKey, LlamaConfig c, int maxRank)
+    {
+        var (inFeatures, outFeatures) = Dimensions(c, site.Kind);
+        var path = site.ModulePath;
+        var rank = TargetModules.PatternValue(config.RankPattern, path) ?? config.R;
+        var alpha = TargetModules.PatternValue(config.AlphaPattern, path) ?? config.LoraAlpha;
+        var aShape = file.Tensors[aKey].Shape;
+        var bShape = file.Tensors[bKey].Shape;
+        if (!aShape.SequenceEqual([rank, inFeatures]))
+        {
+            throw new AdapterException(name, aKey, $"shape [{string.Join(", ", aShape)}] but r={rank} and the base's {path} takes {inFeatures} inputs: expected [{rank}, {inFeatures}]");
+        }
+
+        if (!bShape.SequenceEqual([outFeatures, rank]))
+        {
+            throw new AdapterException(name, bKey, $"shape [{string.Join(", ", bShape)}] but the base's {path} has {outFeatures} outputs and r={rank}: expected [{outFeatures}, {rank}]");
+        }
+
+        if (rank > maxRank)
+        {
+            throw new AdapterException(name, "r", $"rank {rank} at {path} exceeds the configured maximum {maxRank} (Lora:MaxRank)");
+        }
+
+        var a = LoadFinite(name, file, aKey);
+        var b = LoadFinite(name, file, bKey);
+        var scale = config.UseRslora ? alpha / Math.Sqrt(rank) : alpha / rank;
+        return new LoraModule(a, b, rank, scale);
+    }
+
+    private static SoftPromptAdapter LoadSoftPrompt(string name, string directory, PeftConfig config, SafetensorsFile file, LlamaConfig c, List<string> warnings)
+    {
+        const string key = "prompt_embeddings";
+        if (!file.Tensors.TryGetValue(key, out var info))
+        {
+            throw new AdapterException(name, WeightsFile, $"has no '{key}' tensor (has: {string.Join(", ", file.Tensors.Keys.Take(5))})");
+        }
+
+        if (config.TokenDim != 0 && config.TokenDim != c.HiddenSize)
+        {
+            throw new AdapterException(name, "token_dim", $"{config.TokenDim} but the base model's hidden size is {c.HiddenSize}");
+        }
+
+        if (info.Shape.Length != 2 || info.Shape[1] != c.HiddenSize || info.Shape[0] < 1)
+        {
+            throw new AdapterException(name, key, $"shape {info.ShapeText}, expected [num_virtual_tokens, {c.HiddenSize}]");
+        }
+
+        if (config.NumVirtualTokens != 0 && config.NumVirtualTokens != info.Shape[0])
+        {
+            throw new AdapterException(name, "num_virtual_tokens", $"{config.NumVirtualTokens} but '{key}' has {info.Shape[0]} rows");
+        }
+
+        return new SoftPromptAdapter(name, directory, LoadFinite(name, file, key), warnings);
+    }
+
+    private static Tensor LoadFinite(string name, SafetensorsFile file, string key)
+    {
+        Tensor t;
+        try
+        {
+            t = file.Load(key, ScalarType.Float32, CPU);
+        }
+        catch (CheckpointException e)
+        {
+            throw new AdapterException(name, key, e.Problem, e);
+        }
+
+        if (!t.isfinite().all().item<bool>())
+        {
+            t.Dispose();
+            throw new AdapterException(name, key, "contains NaN or infinite values");
+        }
+
+        return t;
+    }
+
+    private static (LinearSite Site, string Part) ParseKey(string name, string key, int layers)
+    {
+        if (!key.StartsWith(KeyPrefix, StringComparison.Ordinal))
+        {
+            throw new AdapterException(name, key, $"is not a PEFT LoRA key (expected '{KeyPrefix}<module>.lora_A.weight')");
+        }
+
+        var parts = key[KeyPrefix.Length..].Split('.');
+        // <module...>.lora_A.weight, or <module...>.lora_A.<adapter name>.weight as some PEFT versions save
+        var loraAt = Array.FindLastIndex(parts, p => p is "lora_A" or "lora_B" or "lora_embedding_A" or "lora_embedding_B" or "lora_magnitude_vector");
+        if (loraAt < 1 || parts[^1] != "weight" || loraAt < parts.Length - 3)
+        {
+            throw new AdapterException(name, key, "is not a LoRA tensor (expected '<module>.lora_A.weight' or '<module>.lora_B.weight')");
+        }
+
+        if (parts[loraAt] is not ("lora_A" or "lora_B"))
+        {
+            throw new AdapterException(name, key, $"{parts[loraAt]} is not supported (embedding LoRA and DoRA are refused)");
+        }
+
+        var module = string.Join('.', parts[..loraAt]);
+        var site = TargetModules.ParseModulePath(module, layers)
+            ?? throw new AdapterException(name, key, $"targets module '{module}', which the base model does not have");
+        return (site, parts[loraAt]);
+    }
+
+    private static void CheckTargetsExist(string name, PeftConfig config, IReadOnlyList<LinearSite> sites)
+    {
+        if (config.TargetModuleList is { } list)
+        {
+            foreach (var target in list.Where(t => t != "all-linear"))
+            {
+                var probe = new PeftConfig { PeftType = "LORA", TargetModuleList = [target] };
+                if (!sites.Any(s => TargetModules.Matches(probe, s)))
+                {
+                    throw new AdapterException(name, "target_modules", $"'{target}' names no module of the base model (it has {string.Join(", ", LinearSite.AllKinds.Select(LinearSite.ShortName))})");
+                }
+            }
+        }
+        else if (config.TargetModuleRegex is { } regex && !sites.Any(s => TargetModules.Matches(config with { LayersToTransform = null }, s)))
+        {
+            throw new AdapterException(name, "target_modules", $"regex '{regex}' matches no module of the base model");
+        }
+    }
+
+    private static (long In, long Out) Dimensions(LlamaConfig c, LinearKind kind) => kind switch
+    {
+        LinearKind.QProj => (c.HiddenSize, (long)c.NumAttentionHeads * c.HeadDim),
+        LinearKind.KProj or LinearKind.VProj => (c.HiddenSize, (long)c.NumKeyValueHeads * c.HeadDim),
+        LinearKind.OProj => ((long)c.NumAttentionHeads * c.HeadDim, c.HiddenSize),
+        LinearKind.GateProj or LinearKind.UpProj => (c.HiddenSize, c.IntermediateSize),
+        _ => (c.IntermediateSize, c.HiddenSize),
+    };
+}

@@ -1,0 +1,95 @@
+using InferenceHost.Model.Llama;
+using static TorchSharp.torch;
+
+namespace InferenceHost.Adapters.Slots;
+
+/// <summary>
+/// The device side of the slots: for every adaptable linear, preallocated stacked buffers
+/// A [slots, maxRank, in] and B [slots, out, maxRank] in the compute dtype. Making an adapter resident
+/// is a copy into one slot's rows; the model's graph never changes. Owns the buffers.
+/// </summary>
+public sealed class LoraSlotBuffers : IDisposable
+{
+    private readonly Dictionary<LinearSite, (Tensor A, Tensor B)> buffers = [];
+    private readonly int[,] ranks; // [slot, site index]: 0 = adapter has nothing there
+    private readonly double[,] scales; // [slot, site index]
+    private readonly Dictionary<LinearSite, int> siteIndex = [];
+
+    public LoraSlotBuffers(LlamaForCausalLM model, int slots, int maxRank, IReadOnlyCollection<LinearKind> kinds)
+    {
+        Slots = slots;
+        MaxRank = maxRank;
+        foreach (var linear in model.Linears.Where(l => kinds.Contains(l.Site.Kind)))
+        {
+            var w = linear.Weight; // [out, in]
+            siteIndex[linear.Site] = siteIndex.Count;
+            buffers[linear.Site] = (
+                zeros(slots, maxRank, w.shape[1], dtype: w.dtype, device: w.device),
+                zeros(slots, w.shape[0], maxRank, dtype: w.dtype, device: w.device));
+        }
+
+        ranks = new int[slots, siteIndex.Count];
+        scales = new double[slots, siteIndex.Count];
+    }
+
+    public int Slots { get; }
+
+    public int MaxRank { get; }
+
+    public IReadOnlyCollection<LinearSite> Sites => buffers.Keys;
+
+    public long Bytes => buffers.Values.Sum(b => (b.A.NumberOfElements * b.A.ElementSize) + (b.B.NumberOfElements * b.B.ElementSize));
+
+    /// <summary>Device bytes one slot holds.</summary>
+    public long BytesPerSlot => Bytes / Slots;
+
+    /// <summary>Copies <paramref name="adapter"/> into <paramref name="slot"/>; sites it lacks get rank 0.</summary>
+    public void Load(int slot, LoraAdapter adapter)
+    {
+        var missing = adapter.Modules.Keys.Where(s => !buffers.ContainsKey(s)).ToList();
+        if (missing.Count > 0)
+        {
+            throw new AdapterException(adapter.Name, "target_modules",
+                $"{missing[0].ModulePath} is not among the modules the server keeps LoRA slots for (Lora:TargetModules)");
+        }
+
+        using var noGrad = no_grad();
+        foreach (var (site, (a, b)) in buffers)
+        {
+            var i = siteIndex[site];
+            if (adapter.Modules.TryGetValue(site, out var m))
+            {
+                a[slot].narrow(0, 0, m.Rank).copy_(m.A); // [r, in]
+                b[slot].narrow(1, 0, m.Rank).copy_(m.B); // [out, r]
+                ranks[slot, i] = m.Rank;
+                scales[slot, i] = m.Scale;
+            }
+            else
+            {
+                ranks[slot, i] = 0;
+            }
+        }
+    }
+
+    /// <summary>Slot <paramref name="slot"/>'s matrices at <paramref name="site"/>, narrowed to its rank; null if it has none there.</summary>
+    public (Tensor A, Tensor B, double Scale)? Get(int slot, LinearSite site)
+    {
+        if (!siteIndex.TryGetValue(site, out var i) || ranks[slot, i] == 0)
+        {
+            return null;
+        }
+
+        var r = ranks[slot, i];
+        var (a, b) = buffers[site];
+        return (a[slot].narrow(0, 0, r), b[slot].narrow(1, 0, r), scales[slot, i]);
+    }
+
+    public void Dispose()
+    {
+        foreach (var (a, b) in buffers.Values)
+        {
+            a.Dispose();
+            b.Dispose();
+        }
+    }
+}
