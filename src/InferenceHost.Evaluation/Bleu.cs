@@ -124,7 +124,7 @@ public static class Bleu
     }
 
     /// <summary><c>BLEU._preprocess_segment</c> with <c>lowercase=False</c>: rstrip, then 13a.</summary>
-    private static IReadOnlyList<string> Preprocess(string segment) => Tokenizer13a.Tokenize(PythonText.RStrip(segment));
+    private static IReadOnlyList<string> Preprocess(string segment) => Tokenizer13a.TokenizeSegment(segment);
 
     /// <summary>n-gram counts for n = 1..4 (sacreBLEU <c>extract_all_word_ngrams</c>).</summary>
     private static Dictionary<NGram, int> CountNgrams(IReadOnlyList<string> tokens)

@@ -24,7 +24,17 @@ public static partial class Tokenizer13a
     [GeneratedRegex("([0-9])(-)", RegexOptions.CultureInvariant)]
     private static partial Regex DashAfterDigit();
 
-    /// <summary>Tokenizes one segment and returns its tokens (sacreBLEU joins them with single spaces).</summary>
+    /// <summary>
+    /// What BLEU does to every hypothesis and reference (sacreBLEU <c>BLEU._preprocess_segment</c> with
+    /// <c>lowercase=False</c>): Python <c>rstrip()</c>, then <see cref="Tokenize"/>.
+    /// </summary>
+    public static IReadOnlyList<string> TokenizeSegment(string segment)
+    {
+        ArgumentNullException.ThrowIfNull(segment);
+        return Tokenize(PythonText.RStrip(segment));
+    }
+
+    /// <summary>Tokenizes one line and returns its tokens (sacreBLEU joins them with single spaces).</summary>
     public static IReadOnlyList<string> Tokenize(string line)
     {
         ArgumentNullException.ThrowIfNull(line);
