@@ -49,7 +49,7 @@ public sealed class Sequence : IDisposable
     /// <summary>Ids that end generation (unless <see cref="SamplingParams.IgnoreEos"/>).</summary>
     public IReadOnlySet<int> EosIds { get; }
 
-    /// <summary>Soft-prompt vectors [n, hidden] prepended before the prompt (positions 0..n-1), or null.</summary>
+    /// <summary>Soft-prompt vectors [n, hidden] prepended before the prompt (positions 0..n-1), or null. Not owned.</summary>
     public Tensor? Prefix { get; set; }
 
     /// <summary>Opaque per-row adapter choice, read by the engine's delta builder.</summary>
@@ -121,9 +121,6 @@ public sealed class Sequence : IDisposable
         return (lp[id].item<float>(), top);
     }
 
-    public void Dispose()
-    {
-        sampler.Dispose();
-        Prefix?.Dispose();
-    }
+    /// <summary>Frees the sampler; the prefix belongs to its adapter and is left alone.</summary>
+    public void Dispose() => sampler.Dispose();
 }

@@ -1,0 +1,101 @@
+namespace InferenceHost.Engine;
+
+/// <summary>
+/// Decides the effective LoRA mode. Fixed modes never change; auto mode watches the LoRA combination
+/// of the last <see cref="AutoModePolicy.Window"/> submissions and wants merged while one combination
+/// holds at least EnterMergedShare of them, unmerged once it falls below ExitMergedShare (hysteresis),
+/// never switching twice within MinDwell.
+/// </summary>
+internal sealed class ModeController
+{
+    private readonly EngineOptions options;
+    private readonly EngineStats stats;
+    private readonly Queue<string> window = new();
+    private readonly List<ModeSwitch> history = [];
+    private readonly object gate = new();
+    private DateTimeOffset lastSwitch = DateTimeOffset.MinValue;
+    private bool wantMerged;
+
+    public ModeController(EngineOptions options, EngineStats stats)
+    {
+        this.options = options;
+        this.stats = stats;
+        wantMerged = options.Mode == LoraMode.Merged;
+    }
+
+    public IReadOnlyList<ModeSwitch> History
+    {
+        get
+        {
+            lock (gate)
+            {
+                return history.ToArray();
+            }
+        }
+    }
+
+    public string? DominantKey { get; private set; }
+
+    /// <summary>Auto mode has decided on merged but the engine has not switched yet.</summary>
+    public bool WantsMergedSoon => options.Mode == LoraMode.Auto && wantMerged && stats.Mode != "merged";
+
+    /// <summary>Records a submission's LoRA combination (called on the submitting thread).</summary>
+    public void Observe(string key)
+    {
+        lock (gate)
+        {
+            window.Enqueue(key);
+            while (window.Count > options.Auto.Window)
+            {
+                window.Dequeue();
+            }
+        }
+    }
+
+    public bool WantMerged(out string reason)
+    {
+        reason = string.Empty;
+        if (options.Mode != LoraMode.Auto)
+        {
+            reason = $"Lora:Mode is {options.Mode.ToString().ToLowerInvariant()}";
+            return wantMerged;
+        }
+
+        lock (gate)
+        {
+            var policy = options.Auto;
+            if (window.Count < policy.MinSamples || DateTimeOffset.UtcNow - lastSwitch < policy.MinDwell)
+            {
+                return wantMerged;
+            }
+
+            var top = window.GroupBy(k => k).OrderByDescending(g => g.Count()).First();
+            var share = (double)top.Count() / window.Count;
+            var label = top.Key.Length == 0 ? "the base model" : top.Key;
+            if (!wantMerged && share >= policy.EnterMergedShare)
+            {
+                wantMerged = true;
+                DominantKey = top.Key;
+                reason = $"{label} has {share:P0} of the last {window.Count} requests (≥ {policy.EnterMergedShare:P0})";
+            }
+            else if (wantMerged && share < policy.ExitMergedShare)
+            {
+                wantMerged = false;
+                reason = $"the most used combination ({label}) fell to {share:P0} of the last {window.Count} requests (< {policy.ExitMergedShare:P0})";
+            }
+
+            return wantMerged;
+        }
+    }
+
+    public void Record(string from, string to, string reason, TimeSpan took)
+    {
+        lock (gate)
+        {
+            lastSwitch = DateTimeOffset.UtcNow;
+            history.Add(new ModeSwitch(lastSwitch, from, to, reason, took));
+        }
+
+        stats.Mode = to;
+    }
+}
