@@ -82,9 +82,9 @@ public static class TinyTokenizers
 
     private static readonly Lazy<ITextTokenizer> Cl100k = new(() =>
     {
-        var dir = Path.Combine(Path.GetTempPath(), "tok-tests-cl100k-" + Environment.ProcessId);
-        EmbeddedTokenizer.WriteCl100kBase(dir);
-        return TokenizerLoader.Load(dir);
+        using var dir = new TempDir(); // loading reads everything into memory, so the files can go
+        EmbeddedTokenizer.WriteCl100kBase(dir.Path);
+        return TokenizerLoader.Load(dir.Path);
     });
 
     public static ITextTokenizer Cl100kBase => Cl100k.Value;
@@ -93,13 +93,17 @@ public static class TinyTokenizers
 
     public static ITextTokenizer Llama2 => SentencePiece.Value;
 
-    private static readonly Lazy<ITextTokenizer> ByteLevel = new(() => LoadByteLevel(new TempDir()));
+    private static readonly Lazy<ITextTokenizer> ByteLevel = new(() =>
+    {
+        using var dir = new TempDir();
+        return LoadByteLevel(dir);
+    });
 
     public static ITextTokenizer TinyByteLevel => ByteLevel.Value;
 
     private static readonly Lazy<ITextTokenizer> TinyTiktokenLazy = new(() =>
     {
-        var dir = new TempDir();
+        using var dir = new TempDir();
         File.WriteAllText(dir.File("tokenizer.model"), TiktokenText());
         return TokenizerLoader.Load(dir.Path);
     });
