@@ -1,3 +1,4 @@
+using InferenceHost.Model.Checkpoints;
 using InferenceHost.Adapters.Peft;
 using InferenceHost.Model.Llama;
 

@@ -55,7 +55,7 @@ public sealed class LoraBatchDelta : ILinearDelta
                 var xs = x.index_select(0, g.Rows!); // [n, T, in]
                 var delta = matmul(matmul(xs, m.A.t()), m.B.t()); // [n, T, out]
                 var w = tensor(g.Weights.Select(v => v * m.Scale).ToArray(), dtype: y.dtype, device: y.device).view(-1, 1, 1);
-                y.index_add_(0, g.Rows!, delta * w);
+                y.index_add_(0, g.Rows!, delta * w, 1);
             }
         }
 

@@ -39,7 +39,7 @@ public sealed class WeightMerger : IDisposable
                 dirty.Add(site);
                 using var a = m.A.to(w.dtype, w.device);
                 using var b = m.B.to(w.dtype, w.device);
-                w.addmm_(b, a, beta: 1, alpha: m.Scale * weight);
+                w.addmm_(b, a, beta: 1, alpha: (float)(m.Scale * weight));
             }
         }
 

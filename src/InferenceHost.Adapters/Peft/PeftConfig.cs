@@ -83,8 +83,8 @@ public sealed record PeftConfig
                 NumVirtualTokens = f.Int("num_virtual_tokens") ?? 0,
                 TokenDim = f.Int("token_dim") ?? 0,
                 LayersToTransform = f.IntListOrInt("layers_to_transform"),
-                RankPattern = f.Map("rank_pattern", e => e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out var v) ? v : null),
-                AlphaPattern = f.Map("alpha_pattern", e => e.ValueKind == JsonValueKind.Number ? e.GetDouble() : (double?)null),
+                RankPattern = f.Map<int>("rank_pattern", e => e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out var v) ? v : null),
+                AlphaPattern = f.Map<double>("alpha_pattern", e => e.ValueKind == JsonValueKind.Number ? e.GetDouble() : (double?)null),
             };
 
             if (root.TryGetProperty("target_modules", out var tm))

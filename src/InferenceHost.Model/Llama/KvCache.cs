@@ -1,3 +1,4 @@
+using InferenceHost.Model.Checkpoints;
 using static TorchSharp.torch;
 
 namespace InferenceHost.Model.Llama;

@@ -1,3 +1,4 @@
+using InferenceHost.Model.Checkpoints;
 using TorchSharp;
 using static TorchSharp.torch;
 

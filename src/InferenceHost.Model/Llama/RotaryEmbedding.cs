@@ -47,11 +47,13 @@ public sealed class RotaryEmbedding : IDisposable
             case "llama3":
                 {
                     // Llama 3.1: long wavelengths divided by factor, short kept, smooth blend between.
-                    var lowWavelen = s.OriginalMaxPositionEmbeddings / s.LowFreqFactor;
-                    var highWavelen = s.OriginalMaxPositionEmbeddings / s.HighFreqFactor;
+                    // Defaults as in Hugging Face's _compute_llama3_parameters.
+                    double low = s.LowFreqFactor ?? 1, high = s.HighFreqFactor ?? 4, original = s.OriginalMaxPositionEmbeddings ?? 8192;
+                    var lowWavelen = original / low;
+                    var highWavelen = original / high;
                     var wavelen = 2 * Math.PI / inv;
                     var scaled = where(wavelen > lowWavelen, inv / s.Factor, inv);
-                    var smooth = (s.OriginalMaxPositionEmbeddings / wavelen - s.LowFreqFactor) / (s.HighFreqFactor - s.LowFreqFactor);
+                    var smooth = ((original / wavelen) - low) / (high - low);
                     var blended = (1 - smooth) * scaled / s.Factor + smooth * scaled;
                     var isMedium = (wavelen >= highWavelen).logical_and(wavelen <= lowWavelen);
                     return where(isMedium, blended, scaled);

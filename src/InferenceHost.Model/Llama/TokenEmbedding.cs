@@ -1,3 +1,4 @@
+using TorchSharp.Modules;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -8,7 +8,7 @@ public static class CliCommands
     private static readonly Dictionary<string, (Func<CliArgs, TextWriter, int> Run, string[] Flags)> Verbs = new()
     {
         ["generate"] = (GenerateCommand.Run, ["json"]),
-        ["synth-checkpoint"] = (SynthCheckpointCommand.Run, []),
+
     };
 
     public static bool TryRun(string[] args, out int exitCode)
