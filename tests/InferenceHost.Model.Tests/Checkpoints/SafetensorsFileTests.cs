@@ -137,4 +137,31 @@ public class SafetensorsFileTests
             Assert.Equal(file.Bytes(info.Name).ToArray(), t.bytes.ToArray());
         }
     }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(100_000)]
+    public void TruncatedFixtureIsRejectedNamingTheLastTensor(int cut)
+    {
+        using var dir = new TempDir();
+        var original = File.ReadAllBytes(Path.Combine(Fixture("tiny-llama"), "model.safetensors"));
+        using var whole = SafetensorsFile.Open(Path.Combine(Fixture("tiny-llama"), "model.safetensors"));
+        var dataLength = whole.Tensors.Values.Max(t => t.End) - cut; // the tensors tile the data region
+        var e = AssertRejected(dir, original[..^cut], "past the end");
+        // The tensor it names is one the cut really reached.
+        Assert.Contains(whole.Tensors.Values.Where(t => t.End > dataLength), t => e.Problem.StartsWith($"tensor \"{t.Name}\""));
+    }
+
+    [Fact]
+    public void FixtureWithOneShapeEditedIsRejected()
+    {
+        // Same header length, one dimension changed: the byte count no longer matches the offsets.
+        using var dir = new TempDir();
+        var bytes = File.ReadAllBytes(Path.Combine(Fixture("tiny-llama"), "model.safetensors"));
+        var text = System.Text.Encoding.Latin1.GetString(bytes, 0, 4096);
+        var at = text.IndexOf("\"shape\":[32000,64]", StringComparison.Ordinal);
+        Assert.True(at > 0, "the fixture's embedding shape was not found in its header");
+        System.Text.Encoding.ASCII.GetBytes("\"shape\":[32000,65]").CopyTo(bytes, at);
+        AssertRejected(dir, bytes, "model.embed_tokens.weight", "needs 8320000 bytes");
+    }
 }
