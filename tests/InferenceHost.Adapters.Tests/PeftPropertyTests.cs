@@ -44,12 +44,12 @@ public sealed class PeftPropertyTests : IDisposable
             merger.Merge(i % 2 == 0 ? "a" : "b", [(i % 2 == 0 ? a : b, 1.0)]);
         }
 
-        Assert.False(model.Model.Linear(new LinearSite(0, LinearKind.QProj)).Weight.equal(originals[0]).item<bool>()); // merged right now
+        Assert.False(model.Model.Linear(new LinearSite(0, LinearKind.QProj)).Weight.equal(originals[0]).all().item<bool>()); // merged right now
         merger.Restore();
         var linears = model.Model.Linears;
         for (var i = 0; i < linears.Count; i++)
         {
-            Assert.True(linears[i].Weight.equal(originals[i]).item<bool>(), $"{linears[i].Site} differs from the original after 10,000 switches");
+            Assert.True(linears[i].Weight.equal(originals[i]).all().item<bool>(), $"{linears[i].Site} differs from the original after 10,000 switches");
         }
 
         a.Dispose();

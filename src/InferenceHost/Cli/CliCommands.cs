@@ -8,6 +8,7 @@ public static class CliCommands
     private static readonly Dictionary<string, (Func<CliArgs, TextWriter, int> Run, string[] Flags)> Verbs = new()
     {
         ["generate"] = (GenerateCommand.Run, ["json"]),
+        ["synth-checkpoint"] = (SynthCheckpointCommand.Run, []),
 
     };
 
