@@ -43,6 +43,8 @@ public static class Program
                     string outDir = options.GetString("out", "results");
                     bool dryRun = options.GetBool("dry-run");
                     var overrides = new OptionBag(options.Values.Where(kv => kv.Key is not ("file" or "out" or "dry-run")));
+                    if (overrides.Has("url") && !overrides.Has("start-server"))
+                        overrides = overrides.With(new OptionBag([new("start-server", "false")])); // --url replaces the file's server
                     await ScenarioRunner.RunAsync(ScenarioFile.Load(file), overrides, outDir, dryRun, stdout, ct);
                     return 0;
                 }

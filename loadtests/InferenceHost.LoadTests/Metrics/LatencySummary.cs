@@ -27,8 +27,9 @@ public sealed record LatencySummary(long Count, double Mean, double P50, double 
         }
         if (count == 0)
             return Empty;
-        return new LatencySummary(count, sum / count, Percentile(histogram, 50), Percentile(histogram, 90),
-            Percentile(histogram, 99), max);
+        // HdrHistogram reports a bucket's highest equivalent value; never above the exact max.
+        return new LatencySummary(count, sum / count, Math.Min(max, Percentile(histogram, 50)),
+            Math.Min(max, Percentile(histogram, 90)), Math.Min(max, Percentile(histogram, 99)), max);
     }
 
     private const long HighestMicros = 3_600_000_000; // one hour

@@ -32,7 +32,9 @@ public static class ScenarioRunner
             return [];
         }
         Directory.CreateDirectory(outDir);
-        foreach (string prepare in scenario.Prepare.Concat(runs.SelectMany(r => r.PrepareCommands).Distinct()))
+        // Preparing a model and adapters only matters for a server this tool starts.
+        IEnumerable<string> prepares = runs.Any(r => r.StartServer) ? scenario.Prepare : [];
+        foreach (string prepare in prepares.Concat(runs.SelectMany(r => r.PrepareCommands).Distinct()))
             await ServerProcess.RunPrepareAsync(prepare, log, TimeSpan.FromMinutes(30), ct);
 
         var outcomes = new List<RunOutcome>();
