@@ -11,7 +11,8 @@ public sealed class SmokeTests : IDisposable
 
     public void Dispose()
     {
-        if (Directory.Exists(_out))
+        // LOADTESTS_KEEP_OUTPUT=1 keeps the reports and figures for a look.
+        if (Directory.Exists(_out) && Environment.GetEnvironmentVariable("LOADTESTS_KEEP_OUTPUT") != "1")
             Directory.Delete(_out, recursive: true);
     }
 
@@ -137,5 +138,37 @@ public sealed class SmokeTests : IDisposable
             "--requests", "1", "--out", _out);
         Assert.Equal(1, rc);
         Assert.Contains("health/ready did not answer 200 within 1 s", stderr);
+    }
+}
+
+public sealed class SweepTests
+{
+    [Fact]
+    public async Task Adapter_sweep_draws_throughput_vs_adapters()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "loadtests-sweep-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            await using var server = await FakeOpenAiServer.StartAsync(concurrencyCap: 100, tokenDelayMs: 1);
+            string file = Path.Combine(dir, "sweep.json");
+            Directory.CreateDirectory(dir);
+            File.WriteAllText(file, $$"""
+                {"name": "sweep", "defaults": {"url": "{{server.BaseUrl}}", "requests": 4, "concurrency": 2, "output-len": 3, "prompt-len": 2},
+                 "runs": [{"name": "s", "matrix": {"popularity": ["uniform", "distinct"], "adapters": [1, 2, 4]} }]}
+                """);
+            var stdout = new StringWriter();
+            var stderr = new StringWriter();
+            int rc = await Program.RunAsync(["scenarios", "--file", file, "--out", Path.Combine(dir, "out")], stdout, stderr, default);
+            Assert.True(rc == 0, stdout + "\n" + stderr);
+            string md = File.ReadAllText(Path.Combine(dir, "out", "report.md"));
+            Assert.Contains("| s-distinct-n4 |", md);
+            Assert.Contains("](throughput-vs-adapters.png)", md);
+            Assert.True(new FileInfo(Path.Combine(dir, "out", "throughput-vs-adapters.png")).Length > 1000);
+        }
+        finally
+        {
+            if (Environment.GetEnvironmentVariable("LOADTESTS_KEEP_OUTPUT") != "1")
+                Directory.Delete(dir, recursive: true);
+        }
     }
 }

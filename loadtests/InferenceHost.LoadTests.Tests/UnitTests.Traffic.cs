@@ -115,6 +115,17 @@ public class AdapterPickerTests
     }
 
     [Fact]
+    public void Shared_dialogsum_validation_file_loads_when_present()
+    {
+        string path = Path.Combine(OptionTests.RepoRoot(), "..", "shared", "data", "dialogsum", "validation.jsonl");
+        if (!File.Exists(path))
+            return; // shared/ is not part of every checkout
+        IReadOnlyList<string> dialogues = PromptFactory.LoadDialogSum(path);
+        Assert.True(dialogues.Count > 100);
+        Assert.All(dialogues.Take(20), d => Assert.Contains("#Person1#", d));
+    }
+
+    [Fact]
     public void DialogSum_prompt_is_templated_and_truncated()
     {
         string p = PromptFactory.DialogSumPrompt("#Person1#: Hi.\n#Person2#: Hello.", 1000);

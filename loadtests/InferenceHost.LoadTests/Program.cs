@@ -63,7 +63,8 @@ public static class Program
             return 1;
         }
         catch (Exception e) when (e is InvalidOperationException or TimeoutException or IOException
-                                       or System.ComponentModel.Win32Exception or UnauthorizedAccessException)
+                                       or System.ComponentModel.Win32Exception or UnauthorizedAccessException
+                                       or System.Text.Json.JsonException or HttpRequestException)
         {
             stderr.WriteLine($"error: {e.Message}");
             return 1;

@@ -28,21 +28,26 @@ public static class Plots
         return path;
     }
 
-    /// <summary>One line per series of (number of adapters, throughput) points.</summary>
+    /// <summary>One line per series of (number of adapters, throughput) points; adapters on a log2 axis (1, 2, 8, 32 ...).</summary>
     public static string ThroughputVsAdapters(string path, string yLabel,
         IEnumerable<(string Label, IReadOnlyList<(double Adapters, double Value)> Points)> series)
     {
         var plot = new Plot();
+        var ticks = new SortedSet<double>();
         foreach ((string label, var points) in series)
         {
             if (points.Count == 0)
                 continue;
             var ordered = points.OrderBy(p => p.Adapters).ToArray();
-            var line = plot.Add.Scatter(ordered.Select(p => p.Adapters).ToArray(), ordered.Select(p => p.Value).ToArray());
+            double[] xs = ordered.Select(p => Math.Log2(Math.Max(1, p.Adapters))).ToArray();
+            var line = plot.Add.Scatter(xs, ordered.Select(p => p.Value).ToArray());
             line.LegendText = label;
+            ticks.UnionWith(ordered.Select(p => Math.Max(1, p.Adapters)));
         }
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
+            ticks.Select(Math.Log2).ToArray(), ticks.Select(t => t.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray());
         plot.Title($"{yLabel} vs number of adapters");
-        plot.XLabel("adapters");
+        plot.XLabel("adapters (log scale)");
         plot.YLabel(yLabel);
         plot.ShowLegend(Alignment.UpperRight);
         plot.SavePng(path, 800, 500);
