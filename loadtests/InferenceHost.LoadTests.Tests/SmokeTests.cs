@@ -129,6 +129,7 @@ public sealed class SmokeTests : IDisposable
         string md = File.ReadAllText(Path.Combine(_out, "report.md"));
         Assert.Equal(3, md.Split('\n').Count(l => l.StartsWith("| smoke", StringComparison.Ordinal)));
         Assert.True(File.Exists(Path.Combine(_out, "e2e-cdf.png")));
+        Assert.Equal(12, JsonReport.Read(Path.Combine(_out, "runs", "smoke-open.json")).Requests!.Count);
     }
 
     [Fact]

@@ -14,6 +14,13 @@ public class LoopbackGuardTests
     [InlineData("http://[::ffff:127.0.0.1]:80")]
     public void Loopback_targets_are_accepted(string url) => Assert.NotNull(LoopbackGuard.Validate(url));
 
+    [Fact]
+    public void Base_url_keeps_its_path_prefix()
+    {
+        Assert.Equal("http://127.0.0.1:8000/v1/completions", new Uri(LoopbackGuard.Validate("http://127.0.0.1:8000"), "v1/completions").ToString());
+        Assert.Equal("http://localhost:8000/api/v1/completions", new Uri(LoopbackGuard.Validate("http://localhost:8000/api"), "v1/completions").ToString());
+    }
+
     [Theory]
     [InlineData("http://10.0.0.5:8000")]
     [InlineData("http://192.168.1.10")]

@@ -29,6 +29,7 @@ public static class LoopbackGuard
             throw new OptionException(
                 $"Refusing to target '{uri.Host}': this load-test tool only sends traffic to loopback " +
                 "addresses (127.0.0.0/8, localhost or ::1).");
-        return uri;
+        // A base URL ends in '/', so relative paths like "v1/completions" keep any path prefix it has.
+        return uri.AbsolutePath.EndsWith('/') ? uri : new UriBuilder(uri) { Path = uri.AbsolutePath + "/" }.Uri;
     }
 }

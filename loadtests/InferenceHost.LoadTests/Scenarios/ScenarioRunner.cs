@@ -79,6 +79,9 @@ public static class ScenarioRunner
     {
         var summaries = outcomes.Select(o => o.Summary).ToList();
         string json = JsonReport.Write(Path.Combine(outDir, "results.json"), summaries, null);
+        Directory.CreateDirectory(Path.Combine(outDir, "runs"));
+        foreach (RunOutcome o in outcomes) // every attempt of each run, for later analysis
+            JsonReport.Write(Path.Combine(outDir, "runs", $"{o.Summary.Name}.json"), [o.Summary], o.Attempts);
         var images = new List<string>();
         if (plots)
         {
