@@ -33,6 +33,9 @@ public sealed class EngineStats
 
     public int SlotsInUse { get; internal set; }
 
+    /// <summary>Tensors alive on the engine thread (a leak shows up as steady growth under load).</summary>
+    public long LiveTensors { get; internal set; }
+
     /// <summary>"unmerged", or "merged" (with the merged combination in <see cref="MergedKey"/>).</summary>
     public string Mode { get; internal set; } = "unmerged";
 

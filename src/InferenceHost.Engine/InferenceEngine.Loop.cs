@@ -167,7 +167,23 @@ public sealed partial class InferenceEngine
                 continue;
             }
 
-            if (freeRows.Count == 0 || !AcquireSlots(job, force: false))
+            if (freeRows.Count == 0)
+            {
+                break;
+            }
+
+            bool acquired;
+            try
+            {
+                acquired = AcquireSlots(job, force: false);
+            }
+            catch (AdapterException e)
+            {
+                Finish(job, FinishReason.Error, e); // e.g. targets a module kind without slot buffers
+                continue;
+            }
+
+            if (!acquired)
             {
                 break; // FIFO: later requests do not overtake one waiting for a slot
             }
@@ -184,17 +200,30 @@ public sealed partial class InferenceEngine
         }
 
         var current = merger.MergedKey ?? string.Empty;
-        if (running.Count == 0 && !waiting.Any(j => j.LoraKey == current))
-        {
-            MergeKey(waiting[0].LoraKey, waiting[0]); // the oldest waiting combination's turn
-            current = waiting[0].LoraKey;
-        }
-
-        // Fairness: once the turn is over and others wait, stop admitting this combination and drain.
+        var turnOver = DateTimeOffset.UtcNow - turnStarted > options.MergedTurn;
         var othersWait = waiting.Any(j => j.LoraKey != current);
-        if (othersWait && DateTimeOffset.UtcNow - turnStarted > options.MergedTurn)
+        if (running.Count == 0)
         {
-            return;
+            // The weights are free: keep the current combination only while its turn lasts (or nobody else waits).
+            var hasCurrent = waiting.Any(j => j.LoraKey == current);
+            if (!hasCurrent || (turnOver && othersWait))
+            {
+                var next = waiting.First(j => j.LoraKey != current);
+                if (!TryMerge(next))
+                {
+                    return;
+                }
+
+                current = next.LoraKey;
+            }
+            else if (turnOver)
+            {
+                turnStarted = DateTimeOffset.UtcNow; // nobody else waits: a fresh turn for the same combination
+            }
+        }
+        else if (othersWait && turnOver)
+        {
+            return; // fairness: let the running requests drain, then the next combination gets the weights
         }
 
         foreach (var job in waiting.Where(j => j.LoraKey == current).ToArray())
@@ -205,6 +234,25 @@ public sealed partial class InferenceEngine
             }
 
             Start(job);
+        }
+    }
+
+    /// <summary>Merges <paramref name="job"/>'s combination; if it cannot be merged, its requests fail (not the engine).</summary>
+    private bool TryMerge(Job job)
+    {
+        try
+        {
+            MergeKey(job.LoraKey, job);
+            return true;
+        }
+        catch (AdapterException e)
+        {
+            foreach (var failed in waiting.Where(j => j.LoraKey == job.LoraKey).ToArray())
+            {
+                Finish(failed, FinishReason.Error, e);
+            }
+
+            return false;
         }
     }
 
@@ -357,5 +405,6 @@ public sealed partial class InferenceEngine
         Stats.QueueDepth = waiting.Count;
         Stats.Running = running.Count;
         Stats.SlotsInUse = slots.Snapshot().Count(s => !s.IsFree);
+        Stats.LiveTensors = TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount;
     }
 }
