@@ -114,7 +114,8 @@ public sealed partial class InferenceEngine : IDisposable
         stopping.Cancel();
         incoming.Writer.TryComplete();
         loop.Join();
-        foreach (var job in waiting.Concat(running))
+        Drain(); // requests submitted while stopping are cancelled too, never left hanging
+        foreach (var job in waiting.Concat(running).ToArray())
         {
             Finish(job, FinishReason.Cancelled);
         }
