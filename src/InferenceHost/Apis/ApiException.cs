@@ -93,10 +93,16 @@ public static class ApiErrors
             buffer.Write(chunk, 0, read);
         }
 
+        var bytes = buffer.ToArray();
+        if (!System.Text.Unicode.Utf8.IsValid(bytes))
+        {
+            throw ApiException.BadRequest("the request body is not valid UTF-8", code: "invalid_utf8");
+        }
+
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(buffer.ToArray(), new JsonDocumentOptions { MaxDepth = 64 });
+            doc = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 64 });
         }
         catch (JsonException e)
         {
