@@ -58,6 +58,25 @@ public sealed class AuthAndClientTests
     }
 
     [Fact]
+    public async Task A_model_that_fails_to_load_keeps_readiness_at_503_and_generation_at_503()
+    {
+        var empty = Directory.CreateTempSubdirectory("inferencehost-empty-model").FullName;
+        try
+        {
+            await using var factory = new ApiFactory(extra: new Dictionary<string, string?> { ["Model:Path"] = empty });
+            var client = factory.CreateClient();
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
+            await Task.Delay(300);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.GetAsync("/health/ready")).StatusCode);
+            (await client.PostJsonAsync("/v1/completions", new { prompt = "hi" })).Error(HttpStatusCode.ServiceUnavailable);
+        }
+        finally
+        {
+            Directory.Delete(empty, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task The_official_OpenAI_client_works_against_the_server_on_loopback()
     {
         int port;
