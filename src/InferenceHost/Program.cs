@@ -1,4 +1,5 @@
 using InferenceHost.Cli;
+using InferenceHost.Hosting;
 
 if (CliCommands.TryRun(args, out var exitCode))
 {
@@ -6,8 +7,10 @@ if (CliCommands.TryRun(args, out var exitCode))
 }
 
 var builder = WebApplication.CreateBuilder(args);
+builder.AddInferenceServices();
+
 var app = builder.Build();
-app.MapGet("/health/live", () => Results.Ok(new { status = "live" }));
+app.MapInferenceApis();
 app.Run();
 return 0;
 

@@ -1,0 +1,120 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace InferenceHost.Apis;
+
+/// <summary>A failure with one status code and an OpenAI-shaped body: <c>{"error": {message, type, param, code}}</c>.</summary>
+public sealed class ApiException(int status, string message, string? param = null, string? code = null) : Exception(message)
+{
+    public int Status { get; } = status;
+
+    public string? Param { get; } = param;
+
+    public string? Code { get; } = code;
+
+    /// <summary>Seconds for a Retry-After header (429).</summary>
+    public int? RetryAfter { get; init; }
+
+    public string Type => Status switch
+    {
+        400 or 413 or 404 => "invalid_request_error",
+        401 => "authentication_error",
+        403 => "permission_error",
+        429 => "rate_limit_error",
+        503 => "service_unavailable",
+        _ => "server_error",
+    };
+
+    public static ApiException BadRequest(string message, string? param = null, string code = "invalid_value") => new(400, message, param, code);
+
+    public static ApiException NotFound(string message, string? param = "model") => new(404, message, param, "model_not_found");
+}
+
+/// <summary>Turns <see cref="ApiException"/> (and oversized bodies) into OpenAI error responses.</summary>
+public static class ApiErrors
+{
+    public static IApplicationBuilder UseOpenAiErrors(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    {
+        try
+        {
+            await next(context);
+        }
+        catch (ApiException e) when (!context.Response.HasStarted)
+        {
+            await WriteAsync(context, e);
+        }
+        catch (BadHttpRequestException e) when (!context.Response.HasStarted && e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            await WriteAsync(context, new ApiException(413, "request body too large", code: "request_too_large"));
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // the client went away; nothing to answer
+        }
+    });
+
+    public static Task WriteAsync(HttpContext context, ApiException e)
+    {
+        context.Response.StatusCode = e.Status;
+        if (e.RetryAfter is { } s)
+        {
+            context.Response.Headers.RetryAfter = s.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        context.Response.ContentType = "application/json";
+        return context.Response.WriteAsync(JsonSerializer.Serialize(Body(e)), context.RequestAborted);
+    }
+
+    public static object Body(ApiException e) => new { error = new { message = e.Message, type = e.Type, param = e.Param, code = e.Code } };
+
+    /// <summary>Reads the body as a JSON object, refusing more than <paramref name="maxBytes"/> (413) and bad JSON or UTF-8 (400).</summary>
+    public static async Task<JsonDocument> ReadJsonObjectAsync(HttpContext context, long maxBytes)
+    {
+        if (context.Request.ContentLength > maxBytes)
+        {
+            throw new ApiException(413, $"request body is {context.Request.ContentLength} bytes; the limit is {maxBytes} (Server:MaxRequestBodyBytes)", code: "request_too_large");
+        }
+
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = maxBytes;
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
+        {
+            if (buffer.Length + read > maxBytes)
+            {
+                throw new ApiException(413, $"request body exceeds {maxBytes} bytes (Server:MaxRequestBodyBytes)", code: "request_too_large");
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        var bytes = buffer.ToArray();
+        if (!System.Text.Unicode.Utf8.IsValid(bytes))
+        {
+            throw ApiException.BadRequest("the request body is not valid UTF-8", code: "invalid_utf8");
+        }
+
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 64 });
+        }
+        catch (JsonException e)
+        {
+            throw ApiException.BadRequest($"the request body is not valid JSON: {e.Message}", code: "invalid_json");
+        }
+
+        if (doc.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            doc.Dispose();
+            throw ApiException.BadRequest("the request body must be a JSON object", code: "invalid_json");
+        }
+
+        return doc;
+    }
+}

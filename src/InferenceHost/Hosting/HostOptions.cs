@@ -1,0 +1,96 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace InferenceHost.Hosting;
+
+/// <summary><c>Model</c>: which checkpoint to serve and how.</summary>
+public sealed class ModelOptions
+{
+    public const string Section = "Model";
+
+    /// <summary>Checkpoint directory; empty = the embedded random demo model under <c>.models/default</c>.</summary>
+    public string Path { get; set; } = string.Empty;
+
+    /// <summary>The name clients use in <c>model</c>; default the checkpoint directory's name.</summary>
+    public string? Name { get; set; }
+
+    public string DType { get; set; } = "float32";
+
+    public string Device { get; set; } = "cpu";
+}
+
+/// <summary><c>Adapters</c>: where adapters are discovered and from where they may be loaded.</summary>
+public sealed class AdaptersOptions
+{
+    public const string Section = "Adapters";
+
+    public string Directory { get; set; } = "adapters";
+
+    /// <summary>Directories runtime loads may read from; default just <see cref="Directory"/>.</summary>
+    public List<string> AllowedRoots { get; set; } = [];
+
+    /// <summary>Allowed roots as full paths with links resolved.</summary>
+    public IReadOnlyList<string> ResolvedRoots() =>
+        (AllowedRoots.Count == 0 ? [Directory] : AllowedRoots).Select(PathGuard.Canonical).ToArray();
+}
+
+/// <summary><c>Lora</c>: how LoRA deltas are applied and how many stay resident.</summary>
+public sealed class LoraOptions
+{
+    public const string Section = "Lora";
+
+    public string Mode { get; set; } = "unmerged";
+
+    [Range(1, 1024)]
+    public int MaxSlots { get; set; } = 8;
+
+    [Range(1, 4096)]
+    public int MaxRank { get; set; } = 64;
+}
+
+/// <summary><c>Engine</c>: batching and queue limits.</summary>
+public sealed class EngineHostOptions
+{
+    public const string Section = "Engine";
+
+    [Range(1, 4096)]
+    public int MaxBatchSize { get; set; } = 16;
+
+    /// <summary>0 = the model's max positions.</summary>
+    [Range(0, 1 << 20)]
+    public int MaxSequenceLength { get; set; }
+
+    [Range(1, 1 << 20)]
+    public int MaxQueuedRequests { get; set; } = 256;
+
+    [Range(1, 1 << 20)]
+    public int MaxPrefillTokensPerStep { get; set; } = 512;
+}
+
+/// <summary><c>Auth</c>: bearer keys; none configured = open server.</summary>
+public sealed class AuthOptions
+{
+    public const string Section = "Auth";
+
+    public List<string> ApiKeys { get; set; } = [];
+
+    public List<string> AdminKeys { get; set; } = [];
+}
+
+/// <summary><c>Server</c>: request limits.</summary>
+public sealed class ServerOptions
+{
+    public const string Section = "Server";
+
+    [Range(1, long.MaxValue)]
+    public long MaxRequestBodyBytes { get; set; } = 1 << 20;
+
+    /// <summary>Per-request deadline (0 = none): generation stops with finish_reason "length" when it passes.</summary>
+    [Range(0, 86400)]
+    public int RequestTimeoutSeconds { get; set; } = 300;
+}
+
+/// <summary>Top-level <c>ChatTemplate</c>: how chat messages become a prompt.</summary>
+public sealed class ChatOptions
+{
+    public string ChatTemplate { get; set; } = "llama2";
+}

@@ -1,0 +1,96 @@
+using InferenceHost.Adapters;
+using InferenceHost.Engine;
+using InferenceHost.Model;
+using Microsoft.Extensions.Options;
+
+namespace InferenceHost.Hosting;
+
+/// <summary>
+/// Owns the served model, adapter registry and engine. Loading runs in the background at start-up so
+/// liveness answers at once; readiness (and every generation route) waits for <see cref="IsReady"/>.
+/// </summary>
+public sealed class ModelHost(
+    IOptions<ModelOptions> modelOptions,
+    IOptions<AdaptersOptions> adapterOptions,
+    IOptions<LoraOptions> loraOptions,
+    IOptions<EngineHostOptions> engineOptions,
+    ILogger<ModelHost> logger) : BackgroundService
+{
+    private volatile Served? served;
+
+    public bool IsReady => served is not null;
+
+    public string? LoadError { get; private set; }
+
+    /// <summary>The loaded state; only valid when <see cref="IsReady"/>.</summary>
+    public Served Current => served ?? throw new InvalidOperationException("the model is not loaded yet");
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.Run(() =>
+    {
+        try
+        {
+            served = Load();
+        }
+        catch (Exception e)
+        {
+            LoadError = e.Message;
+            logger.LogCritical(e, "Loading the model failed: {Message}", e.Message);
+        }
+    }, stoppingToken);
+
+    public override void Dispose()
+    {
+        if (served is { } s)
+        {
+            s.Engine.Dispose();
+            s.Registry.Dispose();
+            s.Model.Dispose();
+        }
+
+        base.Dispose();
+    }
+
+    private Served Load()
+    {
+        var mo = modelOptions.Value;
+        var path = mo.Path;
+        if (string.IsNullOrEmpty(path))
+        {
+            path = DefaultModel.EnsureWritten();
+            logger.LogWarning("Model:Path is empty: serving the built-in RANDOM DEMO model from {Dir} (its output is noise)", path);
+        }
+
+        HostParsing.TryDType(mo.DType, out var dtype);
+        var device = TorchSharp.torch.device(mo.Device);
+        var model = ModelLoader.Load(path, new ModelLoadOptions { DType = dtype, Device = device });
+        var name = string.IsNullOrWhiteSpace(mo.Name) ? model.Name : mo.Name;
+        logger.LogInformation("Loaded model {Name} from {Path} ({DType}, {Device}) in {Ms} ms", name, path, mo.DType, mo.Device, model.LoadTime.TotalMilliseconds);
+
+        var lo = loraOptions.Value;
+        var eo = engineOptions.Value;
+        HostParsing.TryLoraMode(lo.Mode, out var mode);
+        var registry = new AdapterRegistry(model.Config, name, capacity: 64, maxRank: lo.MaxRank);
+        registry.Warning += w => logger.LogWarning("Adapter: {Warning}", w);
+        var adapterDir = adapterOptions.Value.Directory;
+        foreach (var error in registry.Discover(adapterDir))
+        {
+            logger.LogError("Adapter {Adapter} in {Dir} is broken and will not be served: {Message}", error.Adapter, adapterDir, error.Message);
+        }
+
+        logger.LogInformation("Adapters from {Dir}: {Names}", Path.GetFullPath(adapterDir), string.Join(", ", registry.Names));
+        var engine = new InferenceEngine(model, new EngineOptions
+        {
+            MaxBatchSize = eo.MaxBatchSize,
+            MaxSequenceLength = eo.MaxSequenceLength,
+            MaxQueuedRequests = eo.MaxQueuedRequests,
+            MaxPrefillTokensPerStep = eo.MaxPrefillTokensPerStep,
+            Mode = mode,
+            MaxLoraSlots = lo.MaxSlots,
+            MaxLoraRank = lo.MaxRank,
+        }, registry);
+        return new Served(model, name, Path.GetFullPath(path), registry, engine);
+    }
+}
+
+/// <summary>What is being served once loading is done.</summary>
+public sealed record Served(LoadedModel Model, string Name, string Path, AdapterRegistry Registry, InferenceEngine Engine);

@@ -1,0 +1,74 @@
+using Microsoft.Extensions.Options;
+
+namespace InferenceHost.Hosting;
+
+/// <summary>Cross-field and enum-like rules the attributes cannot say; each message names its config key.</summary>
+internal sealed class ModelOptionsValidator : IValidateOptions<ModelOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ModelOptions o)
+    {
+        var errors = new List<string>();
+        if (!HostParsing.TryDType(o.DType, out _))
+        {
+            errors.Add($"Model:DType: '{o.DType}' is not one of float32, bfloat16, float16");
+        }
+
+        if (o.Device is not ("cpu" or "cuda") && !o.Device.StartsWith("cuda:", StringComparison.Ordinal))
+        {
+            errors.Add($"Model:Device: '{o.Device}' is not cpu or cuda");
+        }
+        else if (o.Device.StartsWith("cuda", StringComparison.Ordinal) && !TorchSharp.torch.cuda.is_available())
+        {
+            errors.Add($"Model:Device: '{o.Device}' requested but CUDA is not available (torch.cuda.is_available() is false); use cpu");
+        }
+
+        if (o.Path.Length > 0 && !Directory.Exists(o.Path))
+        {
+            errors.Add($"Model:Path: directory '{Path.GetFullPath(o.Path)}' does not exist");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
+internal sealed class LoraOptionsValidator : IValidateOptions<LoraOptions>
+{
+    public ValidateOptionsResult Validate(string? name, LoraOptions o) =>
+        HostParsing.TryLoraMode(o.Mode, out _)
+            ? ValidateOptionsResult.Success
+            : ValidateOptionsResult.Fail($"Lora:Mode: '{o.Mode}' is not one of unmerged, merged, auto");
+}
+
+internal sealed class ChatOptionsValidator : IValidateOptions<ChatOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ChatOptions o) =>
+        ChatTemplates.Names.Contains(o.ChatTemplate)
+            ? ValidateOptionsResult.Success
+            : ValidateOptionsResult.Fail($"ChatTemplate: '{o.ChatTemplate}' is not one of {string.Join(", ", ChatTemplates.Names)}");
+}
+
+internal sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
+{
+    public ValidateOptionsResult Validate(string? name, AuthOptions o) =>
+        o.ApiKeys.Concat(o.AdminKeys).Any(string.IsNullOrWhiteSpace)
+            ? ValidateOptionsResult.Fail("Auth:ApiKeys / Auth:AdminKeys: keys must not be empty")
+            : ValidateOptionsResult.Success;
+}
+
+internal static class HostParsing
+{
+    public static bool TryDType(string s, out TorchSharp.torch.ScalarType dtype)
+    {
+        (var ok, dtype) = s.ToLowerInvariant() switch
+        {
+            "float32" => (true, TorchSharp.torch.ScalarType.Float32),
+            "bfloat16" => (true, TorchSharp.torch.ScalarType.BFloat16),
+            "float16" => (true, TorchSharp.torch.ScalarType.Float16),
+            _ => (false, TorchSharp.torch.ScalarType.Float32),
+        };
+        return ok;
+    }
+
+    public static bool TryLoraMode(string s, out InferenceHost.Engine.LoraMode mode) =>
+        Enum.TryParse(s, ignoreCase: true, out mode) && Enum.IsDefined(mode) && !int.TryParse(s, out _);
+}

@@ -1,0 +1,64 @@
+using InferenceHost.Apis;
+
+namespace InferenceHost.Hosting;
+
+/// <summary>
+/// Keeps runtime adapter loads inside <c>Adapters:AllowedRoots</c>: the path is made absolute, every
+/// symbolic link on the way (the directory itself, its parents and its files) is resolved, and the real
+/// location must lie under a root. <c>..</c> and links pointing elsewhere are both refused (403).
+/// </summary>
+public static class PathGuard
+{
+    /// <summary>The absolute path with every link along it resolved.</summary>
+    public static string Canonical(string path)
+    {
+        var full = Path.GetFullPath(path);
+        var root = Path.GetPathRoot(full)!;
+        var current = root;
+        foreach (var part in full[root.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries))
+        {
+            current = Path.Combine(current, part);
+            FileSystemInfo info = Directory.Exists(current) ? new DirectoryInfo(current) : new FileInfo(current);
+            if (info.LinkTarget is not null && info.ResolveLinkTarget(returnFinalTarget: true) is { } target)
+            {
+                current = Canonical(target.FullName);
+            }
+        }
+
+        return Path.TrimEndingDirectorySeparator(current);
+    }
+
+    public static bool IsUnder(string canonical, IReadOnlyList<string> roots) =>
+        roots.Any(r => canonical.StartsWith(Path.TrimEndingDirectorySeparator(r) + Path.DirectorySeparatorChar, StringComparison.Ordinal));
+
+    /// <summary>Returns the canonical adapter directory, or throws 400 (missing) / 403 (outside the roots).</summary>
+    public static string CheckAdapterDirectory(string path, IReadOnlyList<string> roots, string param)
+    {
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            throw ApiException.BadRequest($"'{param}' must be a directory path", param);
+        }
+
+        var canonical = Canonical(path);
+        if (!IsUnder(canonical, roots))
+        {
+            throw new ApiException(403, $"'{path}' resolves to '{canonical}', which is outside the allowed adapter roots (Adapters:AllowedRoots: {string.Join(", ", roots)})", param, "path_not_allowed");
+        }
+
+        if (!Directory.Exists(canonical))
+        {
+            throw ApiException.BadRequest($"adapter directory '{path}' does not exist", param, "not_found");
+        }
+
+        foreach (var file in Directory.EnumerateFileSystemEntries(canonical, "*", SearchOption.AllDirectories))
+        {
+            var real = Canonical(file);
+            if (!IsUnder(real, roots))
+            {
+                throw new ApiException(403, $"'{Path.GetFileName(file)}' in '{path}' links to '{real}', outside the allowed adapter roots", param, "path_not_allowed");
+            }
+        }
+
+        return canonical;
+    }
+}
