@@ -5,64 +5,52 @@ using static TorchSharp.torch;
 namespace InferenceHost.Hosting;
 
 /// <summary>
-/// The random demo model served when <c>Model:Path</c> is empty: a tiny Llama (hidden 64, 3 layers)
-/// with the cl100k_base tokenizer and seeded N(0, 0.02) weights. It produces noise; it exists so the
-/// server runs with no download.
+/// The random demo model served when <c>Model:Path</c> is empty: the synthetic <c>tiny</c> Llama shape
+/// (hidden 64, 3 layers) sized for the cl100k_base tokenizer that ships in a NuGet data package, with
+/// seeded N(0, 0.02) weights. It produces noise; it exists so the server runs with no download.
 /// </summary>
 public static class DefaultModel
 {
+    public const int Seed = 0;
+
     public static string Directory => Path.Combine(Environment.CurrentDirectory, ".models", "default");
 
-    /// <summary>Writes the model into <see cref="Directory"/> unless it is already there; returns the directory.</summary>
-    public static string EnsureWritten()
+    public static LlamaConfig Config => SyntheticCheckpoint.Shapes["tiny"] with
     {
-        var dir = Directory;
+        VocabSize = EmbeddedTokenizer.Cl100kEmbeddingRows,
+        MaxPositionEmbeddings = 2048,
+        BosTokenId = null,
+        EosTokenIds = [EmbeddedTokenizer.Cl100kEndOfText],
+    };
+
+    /// <summary>Writes the model into <see cref="Directory"/> unless it is already there; returns the directory.</summary>
+    public static string EnsureWritten() => EnsureWritten(Directory);
+
+    public static string EnsureWritten(string dir)
+    {
         if (File.Exists(Path.Combine(dir, "model.safetensors")) && File.Exists(Path.Combine(dir, "config.json")))
         {
             return dir;
         }
 
-        System.IO.Directory.CreateDirectory(dir);
-        EmbeddedTokenizer.WriteCl100kBase(dir);
-        var config = new LlamaConfig
+        // Built beside the target and renamed into place, so a crash never leaves half a model behind.
+        var staging = dir + ".partial-" + Environment.ProcessId;
+        System.IO.Directory.CreateDirectory(staging);
+        EmbeddedTokenizer.WriteCl100kBase(staging);
+        var tokenizer = Path.Combine(staging, "tokenizer.model");
+        var tokenizerConfig = File.ReadAllText(Path.Combine(staging, "tokenizer_config.json"));
+        var copy = Path.Combine(Path.GetTempPath(), $"cl100k-{Environment.ProcessId}.tiktoken");
+        File.Copy(tokenizer, copy, overwrite: true);
+        SyntheticCheckpoint.Write(staging, Config, Seed, copy, ScalarType.Float32);
+        File.Delete(copy);
+        File.WriteAllText(Path.Combine(staging, "tokenizer_config.json"), tokenizerConfig); // cl100k's, not SentencePiece's
+        if (System.IO.Directory.Exists(dir))
         {
-            HiddenSize = 64,
-            IntermediateSize = 172,
-            NumHiddenLayers = 3,
-            NumAttentionHeads = 8,
-            NumKeyValueHeads = 4,
-            VocabSize = EmbeddedTokenizer.Cl100kEmbeddingRows,
-            MaxPositionEmbeddings = 2048,
-            TieWordEmbeddings = true,
-            EosTokenIds = [EmbeddedTokenizer.Cl100kEndOfText],
-            TorchDtype = "float32",
-        };
-
-        using var scope = NewDisposeScope();
-        var gen = new TorchSharp.torch.Generator(0);
-        Tensor Normal(params long[] shape) => normal(0, 0.02, shape, generator: gen);
-        var kv = config.NumKeyValueHeads * config.HeadDim;
-        var tensors = new List<KeyValuePair<string, Tensor>>
-        {
-            new("model.embed_tokens.weight", Normal(config.VocabSize, config.HiddenSize)),
-            new("model.norm.weight", ones(config.HiddenSize)),
-        };
-        for (var i = 0; i < config.NumHiddenLayers; i++)
-        {
-            var p = $"model.layers.{i}.";
-            tensors.Add(new(p + "self_attn.q_proj.weight", Normal(config.HiddenSize, config.HiddenSize)));
-            tensors.Add(new(p + "self_attn.k_proj.weight", Normal(kv, config.HiddenSize)));
-            tensors.Add(new(p + "self_attn.v_proj.weight", Normal(kv, config.HiddenSize)));
-            tensors.Add(new(p + "self_attn.o_proj.weight", Normal(config.HiddenSize, config.HiddenSize)));
-            tensors.Add(new(p + "mlp.gate_proj.weight", Normal(config.IntermediateSize, config.HiddenSize)));
-            tensors.Add(new(p + "mlp.up_proj.weight", Normal(config.IntermediateSize, config.HiddenSize)));
-            tensors.Add(new(p + "mlp.down_proj.weight", Normal(config.HiddenSize, config.IntermediateSize)));
-            tensors.Add(new(p + "input_layernorm.weight", ones(config.HiddenSize)));
-            tensors.Add(new(p + "post_attention_layernorm.weight", ones(config.HiddenSize)));
+            System.IO.Directory.Delete(dir, recursive: true);
         }
 
-        SafetensorsWriter.Write(Path.Combine(dir, "model.safetensors"), tensors);
-        File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJson());
+        System.IO.Directory.CreateDirectory(Path.GetDirectoryName(dir)!);
+        System.IO.Directory.Move(staging, dir);
         return dir;
     }
 }
