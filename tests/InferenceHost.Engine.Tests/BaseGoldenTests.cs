@@ -1,4 +1,4 @@
-using InferenceHost.Engine.Generation;
+using InferenceHost.Adapters;
 using InferenceHost.Engine.Sampling;
 using InferenceHost.Model;
 using InferenceHost.Tests.Shared;
@@ -45,42 +45,40 @@ public sealed class BaseGoldenTests : IClassFixture<FixtureModels>
 
     [Theory]
     [MemberData(nameof(BaseCases))]
-    public void Base_case_matches_golden_alone(string fixture, int caseIndex)
+    public async Task Base_case_matches_golden_alone(string fixture, int caseIndex)
     {
         var (f, c) = Golden(fixture, caseIndex);
         var model = models.Get(fixture);
         var prompt = f.Prompts[c.Prompt];
         Assert.Equal(prompt.Ids, model.Tokenizer.Encode(prompt.Text));
 
-        using var seq = Greedy(model, prompt.Ids, f.GreedyTokens);
-        new Generator(model).Run([seq]);
-        GoldenAssert.Matches(c, seq);
+        using var engine = Engine(model);
+        GoldenAssert.Matches(c, await engine.Submit(Greedy(prompt.Ids, f.GreedyTokens)).Completion);
     }
 
     [Theory]
     [MemberData(nameof(FixtureNames))]
-    public void All_base_cases_in_one_batch_match_goldens(string fixture)
+    public async Task All_base_cases_in_one_batch_match_goldens(string fixture)
     {
         var f = TestFixtures.Goldens.Fixtures.Single(x => x.Model == fixture);
         var model = models.Get(fixture);
         var cases = f.Cases.Where(c => c.Adapter is null).ToList();
-        var seqs = cases.Select((c, i) => Greedy(model, f.Prompts[c.Prompt].Ids, f.GreedyTokens, i)).ToList();
-        try
+        using var engine = Engine(model);
+        var handles = cases.Select(c => engine.Submit(Greedy(f.Prompts[c.Prompt].Ids, f.GreedyTokens))).ToList();
+        var results = await Task.WhenAll(handles.Select(h => h.Completion));
+        for (var i = 0; i < cases.Count; i++)
         {
-            new Generator(model).Run(seqs);
-            for (var i = 0; i < cases.Count; i++)
-            {
-                GoldenAssert.Matches(cases[i], seqs[i]);
-            }
+            GoldenAssert.Matches(cases[i], results[i]);
         }
-        finally
-        {
-            seqs.ForEach(s => s.Dispose());
-        }
+
+        Assert.True(engine.Stats.Steps < cases.Count * f.GreedyTokens, "the prompts were not batched together");
     }
 
-    internal static Sequence Greedy(LoadedModel model, IReadOnlyList<int> ids, int tokens, long id = 0) =>
-        new(id, ids, new SamplingParams { Temperature = 0, MaxTokens = tokens, IgnoreEos = true }, model.Tokenizer, model.EosIds);
+    internal static GenerationRequest Greedy(IReadOnlyList<int> ids, int tokens) =>
+        new() { PromptIds = ids, Sampling = new SamplingParams { Temperature = 0, MaxTokens = tokens, IgnoreEos = true } };
+
+    private static InferenceEngine Engine(LoadedModel model) =>
+        new(model, new EngineOptions { MaxBatchSize = 8 }, new AdapterRegistry(model.Config, model.Name, 1, 8));
 
     private static (GoldenFixture, GoldenCase) Golden(string fixture, int caseIndex)
     {
@@ -93,9 +91,9 @@ internal static class GoldenAssert
 {
     public const double LogitTolerance = 1e-3;
 
-    public static void Matches(GoldenCase expected, Sequence actual)
+    public static void Matches(GoldenCase expected, GenerationResult actual)
     {
-        Assert.Equal(expected.Greedy, actual.Generated);
+        Assert.Equal(expected.Greedy, actual.TokenIds);
         var top = actual.FirstStepTopLogits!;
         for (var i = 0; i < expected.Top5.Count; i++)
         {

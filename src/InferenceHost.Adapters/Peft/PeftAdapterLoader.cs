@@ -138,7 +138,7 @@ public static class PeftAdapterLoader
 
     private static LoraModule LoadModule(string name, PeftConfig config, SafetensorsFile file, LinearSite site, string aKey, string bKey, LlamaConfig c, int maxRank)
     {
-        var (inFeatures, outFeatures) = Dimensions(c, site.Kind);
+        var (inFeatures, outFeatures) = c.LinearShape(site.Kind);
         var path = site.ModulePath;
         var rank = TargetModules.PatternValue(config.RankPattern, path) ?? config.R;
         var alpha = TargetModules.PatternValue(config.AlphaPattern, path) ?? config.LoraAlpha;
@@ -256,13 +256,4 @@ public static class PeftAdapterLoader
             throw new AdapterException(name, "target_modules", $"regex '{regex}' matches no module of the base model");
         }
     }
-
-    private static (long In, long Out) Dimensions(LlamaConfig c, LinearKind kind) => kind switch
-    {
-        LinearKind.QProj => (c.HiddenSize, (long)c.NumAttentionHeads * c.HeadDim),
-        LinearKind.KProj or LinearKind.VProj => (c.HiddenSize, (long)c.NumKeyValueHeads * c.HeadDim),
-        LinearKind.OProj => ((long)c.NumAttentionHeads * c.HeadDim, c.HiddenSize),
-        LinearKind.GateProj or LinearKind.UpProj => (c.HiddenSize, c.IntermediateSize),
-        _ => (c.IntermediateSize, c.HiddenSize),
-    };
 }

@@ -1,3 +1,4 @@
+using InferenceHost.Adapters;
 using InferenceHost.Model.Checkpoints;
 
 namespace InferenceHost.Cli;
@@ -7,8 +8,9 @@ public static class CliCommands
 {
     private static readonly Dictionary<string, (Func<CliArgs, TextWriter, int> Run, string[] Flags)> Verbs = new()
     {
-        ["generate"] = (GenerateCommand.Run, ["json"]),
+        ["generate"] = ((a, o) => GenerateCommand.RunAsync(a, o).GetAwaiter().GetResult(), ["json"]),
         ["synth-checkpoint"] = (SynthCheckpointCommand.Run, []),
+        ["synth-adapters"] = (SynthAdaptersCommand.Run, []),
 
     };
 
@@ -29,7 +31,7 @@ public static class CliCommands
             Console.Error.WriteLine($"{args[0]}: {e.Message}");
             exitCode = 2;
         }
-        catch (Exception e) when (e is CheckpointException or ArgumentException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is CheckpointException or AdapterException or ArgumentException or IOException or UnauthorizedAccessException or Engine.UnknownAdapterException)
         {
             Console.Error.WriteLine($"{args[0]}: error: {e.Message}");
             exitCode = 1;

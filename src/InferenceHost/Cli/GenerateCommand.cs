@@ -1,5 +1,7 @@
+using System.Globalization;
 using System.Text.Json;
-using InferenceHost.Engine.Generation;
+using InferenceHost.Adapters;
+using InferenceHost.Engine;
 using InferenceHost.Engine.Sampling;
 using InferenceHost.Model;
 
@@ -7,13 +9,14 @@ namespace InferenceHost.Cli;
 
 /// <summary>
 /// <c>generate --model DIR --prompt TEXT [--max-tokens N] [--temperature T] [--top-p P] [--top-k K]
-/// [--seed S] [--stop STR]... [--dtype float32|bfloat16|float16] [--json]</c>.
+/// [--seed S] [--stop STR]... [--adapter DIR[:WEIGHT]]... [--lora-mode unmerged|merged] [--dtype float32|bfloat16|float16] [--json]</c>.
 /// With --json prints <c>{"prompt_token_ids": [...], "token_ids": [...], "text": "..."}</c> (generated part only);
-/// otherwise streams the text as it is generated.
+/// otherwise streams the text as it is generated. Adapters are PEFT directories (LoRAs are summed with
+/// their weights; at most one soft prompt).
 /// </summary>
 public static class GenerateCommand
 {
-    public static int Run(CliArgs args, TextWriter stdout)
+    public static async Task<int> RunAsync(CliArgs args, TextWriter stdout)
     {
         var modelDir = args.Require("model");
         var prompt = args.Require("prompt");
@@ -27,32 +30,43 @@ public static class GenerateCommand
             Seed = args.Long("seed"),
             Stop = args.GetAll("stop"),
         };
+        var adapters = args.GetAll("adapter").Select(ParseAdapter).ToList();
+        var mode = (args.Get("lora-mode") ?? "unmerged") switch
+        {
+            "unmerged" => LoraMode.Unmerged,
+            "merged" => LoraMode.Merged,
+            var other => throw new CliException($"--lora-mode: '{other}' is not unmerged or merged"),
+        };
         var options = new ModelLoadOptions { DType = DTypes.Parse(args.Get("dtype") ?? "float32") };
         args.RejectUnknown();
         sampling.Validate();
 
         using var model = ModelLoader.Load(modelDir, options);
-        var ids = model.Tokenizer.Encode(prompt);
-        using var seq = new Sequence(0, ids, sampling, model.Tokenizer, model.EosIds);
-        var text = new System.Text.StringBuilder();
-        new Generator(model).Run([seq], onToken: (_, e) =>
+        using var registry = new AdapterRegistry(model.Config, model.Name, capacity: Math.Max(1, adapters.Count), maxRank: 256);
+        var requested = new List<AdapterRequest>();
+        foreach (var (dir, weight) in adapters)
         {
-            text.Append(e.Text);
-            if (!json)
+            var name = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir)));
+            registry.Register(name, dir);
+            requested.Add(new AdapterRequest(name, weight));
+        }
+
+        var ids = model.Tokenizer.Encode(prompt);
+        using var engine = new InferenceEngine(model, new EngineOptions { MaxBatchSize = 1, Mode = mode, MaxLoraRank = 256, MaxLoraSlots = Math.Max(1, adapters.Count) }, registry);
+        var handle = engine.Submit(new GenerationRequest { PromptIds = ids, Sampling = sampling, Adapters = requested });
+        if (!json)
+        {
+            await foreach (var e in handle.Tokens.ReadAllAsync())
             {
                 stdout.Write(e.Text);
                 stdout.Flush();
             }
-        });
+        }
 
+        var result = await handle.Completion;
         if (json)
         {
-            stdout.WriteLine(JsonSerializer.Serialize(new
-            {
-                prompt_token_ids = ids,
-                token_ids = seq.Generated,
-                text = text.ToString(),
-            }));
+            stdout.WriteLine(JsonSerializer.Serialize(new { prompt_token_ids = ids, token_ids = result.TokenIds, text = result.Text }, new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
         }
         else
         {
@@ -60,5 +74,16 @@ public static class GenerateCommand
         }
 
         return 0;
+    }
+
+    private static (string Dir, double Weight) ParseAdapter(string spec)
+    {
+        var colon = spec.LastIndexOf(':');
+        if (colon > 0 && double.TryParse(spec[(colon + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var w))
+        {
+            return (spec[..colon], w);
+        }
+
+        return (spec, 1.0);
     }
 }
