@@ -65,7 +65,8 @@ public sealed class Sequence : IDisposable
     /// <summary>Positions already in the KV cache.</summary>
     public long CachedLength { get; internal set; }
 
-    public long CacheRow { get; internal set; } = -1;
+    /// <summary>The KV-cache row it owns (the engine hands rows out; benchmarks set it directly).</summary>
+    public long CacheRow { get; set; } = -1;
 
     public FinishReason Finish { get; internal set; }
 

@@ -11,6 +11,7 @@ public static class CliCommands
         ["generate"] = ((a, o) => GenerateCommand.RunAsync(a, o).GetAwaiter().GetResult(), ["json"]),
         ["synth-checkpoint"] = (SynthCheckpointCommand.Run, []),
         ["synth-adapters"] = (SynthAdaptersCommand.Run, []),
+        ["bench"] = (Bench.BenchCommand.Run, []),
 
     };
 

@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using InferenceHost.Engine.Generation;
+using InferenceHost.Engine.Sampling;
+using InferenceHost.Model;
+using InferenceHost.Model.Checkpoints;
+using InferenceHost.Model.Llama;
+using static TorchSharp.torch;
+
+namespace InferenceHost.Cli.Bench;
+
+/// <summary>Shared pieces of the benchmarks: the synthetic model, memory bandwidth, timed decode steps.</summary>
+internal static class BenchSupport
+{
+    /// <summary>Makes (once) and returns a synthetic checkpoint of <paramref name="shape"/> in <paramref name="dtype"/>.</summary>
+    public static string EnsureCheckpoint(string workDir, string shape, ScalarType dtype, string tokenizer, TextWriter log)
+    {
+        var dir = Path.Combine(workDir, $"{shape}-{dtype.ToString().ToLowerInvariant()}");
+        if (!File.Exists(Path.Combine(dir, "config.json")))
+        {
+            log.WriteLine($"writing synthetic {shape} ({dtype}) to {dir} ...");
+            SyntheticCheckpoint.Write(dir, shape, seed: 0, tokenizer, dtype);
+        }
+
+        return dir;
+    }
+
+    /// <summary>Copy bandwidth in bytes/s (read + write) over a tensor of <paramref name="bytes"/> bytes; best of 5.</summary>
+    public static double CopyBandwidth(long bytes = 1L << 30)
+    {
+        using var scope = NewDisposeScope();
+        var src = ones(bytes / 4, dtype: ScalarType.Float32);
+        var dst = empty_like(src);
+        dst.copy_(src); // touch the pages first
+        var best = double.MaxValue;
+        for (var i = 0; i < 5; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            dst.copy_(src);
+            best = Math.Min(best, clock.Elapsed.TotalSeconds);
+        }
+
+        return 2.0 * bytes / best;
+    }
+
+    /// <summary>Bytes of weights one decode step reads: every linear, the norms, and the output head (one embedding row is negligible).</summary>
+    public static long WeightBytesPerToken(LlamaForCausalLM model) =>
+        model.named_parameters().Where(p => p.name != "model.embed_tokens.weight" || model.Config.TieWordEmbeddings)
+            .Sum(p => p.parameter.NumberOfElements * p.parameter.ElementSize);
+
+    public static long PeakRssBytes()
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+        {
+            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            {
+                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+            }
+        }
+
+        return 0;
+    }
+
+    /// <summary>Creates <paramref name="batch"/> sequences with random prompts of <paramref name="promptTokens"/> tokens and prefills them.</summary>
+    public static List<Sequence> Prefilled(LoadedModel model, BatchStepper stepper, int batch, int promptTokens, int maxTokens, Func<int, object?> selection, DeltaFactory? deltas, out TimeSpan prefillTime)
+    {
+        var rng = new Random(batch * 7919 + promptTokens);
+        var seqs = new List<Sequence>();
+        for (var i = 0; i < batch; i++)
+        {
+            var ids = Enumerable.Range(0, promptTokens).Select(_ => rng.Next(3, model.Config.VocabSize)).ToArray();
+            seqs.Add(new Sequence(i, ids, new SamplingParams { Temperature = 0, MaxTokens = maxTokens, IgnoreEos = true }, model.Tokenizer, model.EosIds)
+            {
+                AdapterSelection = selection(i),
+            });
+            seqs[i].CacheRow = i;
+        }
+
+        var clock = Stopwatch.StartNew();
+        stepper.Step(seqs.Select(s => (s, promptTokens)).ToList(), deltas);
+        prefillTime = clock.Elapsed;
+        return seqs;
+    }
+
+    /// <summary>Decodes <paramref name="steps"/> tokens for every sequence; returns batch tokens per second.</summary>
+    public static double DecodeTokensPerSecond(BatchStepper stepper, List<Sequence> seqs, int steps, DeltaFactory? deltas)
+    {
+        stepper.Step(seqs.Select(s => (s, 1)).ToList(), deltas); // warm-up step
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < steps; i++)
+        {
+            stepper.Step(seqs.Select(s => (s, 1)).ToList(), deltas);
+        }
+
+        return steps * seqs.Count / clock.Elapsed.TotalSeconds;
+    }
+
+    public static string Gb(double bytes) => $"{bytes / 1e9:F2} GB";
+}
