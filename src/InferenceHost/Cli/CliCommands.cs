@@ -12,6 +12,7 @@ public static class CliCommands
         ["synth-checkpoint"] = (SynthCheckpointCommand.Run, []),
         ["synth-adapters"] = (SynthAdaptersCommand.Run, []),
         ["bench"] = (Bench.BenchCommand.Run, []),
+        ["bench-lora"] = (Bench.LoraBenchCommand.Run, []),
 
     };
 

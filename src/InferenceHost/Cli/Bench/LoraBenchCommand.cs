@@ -1,0 +1,137 @@
+using System.Diagnostics;
+using InferenceHost.Adapters;
+using InferenceHost.Adapters.Peft;
+using InferenceHost.Adapters.Slots;
+using InferenceHost.Engine.Generation;
+using InferenceHost.Model;
+using InferenceHost.Model.Llama;
+using static TorchSharp.torch;
+
+namespace InferenceHost.Cli.Bench;
+
+/// <summary>
+/// <c>bench-lora [--shape tinyllama-1.1b] [--dtype float32] [--ranks 8,16,64] [--targets qkvo,all-linear]
+/// [--batches 1,8,32] [--steps 8] [--tokenizer PATH] [--work .models/bench]</c>: decode tokens/s for the base,
+/// unmerged (every row the same adapter, and every row a different one) and merged; the time of one merged
+/// switch against one read+write of the touched weights; cold load time; device bytes per resident adapter.
+/// </summary>
+public static class LoraBenchCommand
+{
+    private const int PromptTokens = 16;
+
+    public static int Run(CliArgs args, TextWriter stdout)
+    {
+        var shape = args.Get("shape") ?? "tinyllama-1.1b";
+        var dtype = DTypes.Parse(args.Get("dtype") ?? "float32");
+        var ranks = (args.Get("ranks") ?? "8,16,64").Split(',').Select(int.Parse).ToArray();
+        var targetSets = (args.Get("targets") ?? "qkvo,all-linear").Split(',');
+        var batches = (args.Get("batches") ?? "1,8,32").Split(',').Select(int.Parse).ToArray();
+        var steps = args.Int("steps", 8);
+        var tokenizer = args.Get("tokenizer") ?? Path.Combine("..", "shared", "fixtures", "tiny-llama", "tokenizer.model");
+        var work = args.Get("work") ?? Path.Combine(".models", "bench");
+        args.RejectUnknown();
+
+        var bandwidth = BenchSupport.CopyBandwidth();
+        var dir = BenchSupport.EnsureCheckpoint(work, shape, dtype, tokenizer, Console.Error);
+        var maxBatch = batches.Max();
+        using var model = ModelLoader.Load(dir, new ModelLoadOptions { DType = dtype, MaxSequenceLength = PromptTokens + steps + 8 });
+        using var cache = new KvCache(model.Config, maxBatch, PromptTokens + steps + 8, dtype, model.Model.Device);
+        var stepper = new BatchStepper(model.Model, cache);
+        stdout.WriteLine($"{shape} {dtype.ToString().ToLowerInvariant()}, copy bandwidth {bandwidth / 1e9:F1} GB/s, {steps} timed decode steps after a {PromptTokens}-token prefill");
+        stdout.WriteLine();
+
+        var baseline = batches.ToDictionary(b => b, b => Decode(model, stepper, b, steps, _ => null, null));
+        stdout.WriteLine("| rank | targets | batch | base tok/s | unmerged, 1 adapter | unmerged, distinct per row | merged | unmerged / base | merged / base |");
+        stdout.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        var switches = new List<string>();
+        foreach (var targets in targetSets)
+        {
+            var kinds = targets == "qkvo" ? [LinearKind.QProj, LinearKind.KProj, LinearKind.VProj, LinearKind.OProj] : SynthAdaptersCommand.ParseTargets(targets);
+            foreach (var rank in ranks)
+            {
+                var slots = Math.Min(maxBatch, 8);
+                var adapters = Enumerable.Range(0, slots).Select(i => RandomLora(model, $"r{rank}-{i}", rank, kinds, (ulong)i)).ToList();
+                using var buffers = new LoraSlotBuffers(model.Model, slots, rank, kinds);
+                for (var i = 0; i < slots; i++)
+                {
+                    buffers.Load(i, adapters[i]);
+                }
+
+                DeltaFactory deltas = rows => new LoraBatchDelta(buffers, rows.Select(r => (IReadOnlyList<SlotWeight>)(r.AdapterSelection as SlotWeight[] ?? [])).ToList(), model.Model.Device);
+                using var merger = new WeightMerger(model.Model);
+                foreach (var b in batches)
+                {
+                    var same = Decode(model, stepper, b, steps, _ => new[] { new SlotWeight(0, 1.0) }, deltas);
+                    var distinct = Decode(model, stepper, b, steps, i => new[] { new SlotWeight(i % slots, 1.0) }, deltas);
+                    merger.Merge("bench", [(adapters[0], 1.0)]);
+                    var merged = Decode(model, stepper, b, steps, _ => null, null);
+                    merger.Restore();
+                    stdout.WriteLine($"| {rank} | {targets} | {b} | {baseline[b]:F2} | {same:F2} | {distinct:F2} | {merged:F2} | {same / baseline[b]:P0} | {merged / baseline[b]:P0} |");
+                }
+
+                var touched = adapters[0].Modules.Keys.Sum(s => model.Model.Linear(s).Weight.NumberOfElements * model.Model.Linear(s).Weight.ElementSize);
+                var clock = Stopwatch.StartNew();
+                const int Switches = 5;
+                for (var i = 0; i < Switches; i++)
+                {
+                    merger.Merge($"s{i}", [(adapters[i % adapters.Count], 1.0)]);
+                }
+
+                var perSwitch = clock.Elapsed.TotalMilliseconds / Switches;
+                merger.Restore();
+                var cold = ColdLoad(model, adapters[0], kinds, rank);
+                var perAdapter = adapters[0].Modules.Sum(m => ((m.Value.A.NumberOfElements + m.Value.B.NumberOfElements) * model.Model.Linear(m.Key).Weight.ElementSize));
+                switches.Add($"| {rank} | {targets} | {perSwitch:F0} | {2.0 * touched / bandwidth * 1000:F0} | {cold:F0} | {perAdapter / 1e6:F1} MB | {buffers.BytesPerSlot / 1e6:F1} MB |");
+                adapters.ForEach(a => a.Dispose());
+            }
+        }
+
+        stdout.WriteLine();
+        stdout.WriteLine("| rank | targets | merged switch (ms, restore + merge) | one read+write of the touched weights at copy bandwidth (ms) | cold load from disk + slot copy (ms) | adapter in compute dtype | one slot (max rank = rank) |");
+        stdout.WriteLine("| --- | --- | --- | --- | --- | --- | --- |");
+        switches.ForEach(stdout.WriteLine);
+        return 0;
+    }
+
+    private static double Decode(LoadedModel model, BatchStepper stepper, int batch, int steps, Func<int, object?> selection, DeltaFactory? deltas)
+    {
+        var seqs = BenchSupport.Prefilled(model, stepper, batch, PromptTokens, steps + 2, selection, deltas, out _);
+        var rate = BenchSupport.DecodeTokensPerSecond(stepper, seqs, steps, deltas);
+        seqs.ForEach(s => s.Dispose());
+        return rate;
+    }
+
+    private static LoraAdapter RandomLora(LoadedModel model, string name, int rank, IReadOnlyList<LinearKind> kinds, ulong seed)
+    {
+        using var generator = new Generator(seed + 1000, CPU);
+        var modules = new Dictionary<LinearSite, LoraModule>();
+        for (var layer = 0; layer < model.Config.NumHiddenLayers; layer++)
+        {
+            foreach (var kind in kinds)
+            {
+                var (inF, outF) = model.Config.LinearShape(kind);
+                var a = randn(rank, inF, generator: generator).mul_(1.0 / Math.Sqrt(inF));
+                var b = randn(outF, rank, generator: generator).mul_(0.01);
+                modules[new LinearSite(layer, kind)] = new LoraModule(a, b, rank, 2.0);
+            }
+        }
+
+        return new LoraAdapter(name, "(memory)", modules, []);
+    }
+
+    private static double ColdLoad(LoadedModel model, LoraAdapter adapter, IReadOnlyList<LinearKind> kinds, int rank)
+    {
+        var dir = Path.Combine(Path.GetTempPath(), $"bench-lora-{Environment.ProcessId}");
+        PeftAdapterWriter.WriteLora(dir, model.Name, rank, 2.0 * rank, false, adapter.Modules.ToDictionary(m => m.Key, m => (m.Value.A, m.Value.B)));
+        using var buffers = new LoraSlotBuffers(model.Model, 1, rank, kinds);
+        var clock = Stopwatch.StartNew();
+        using (var loaded = (LoraAdapter)PeftAdapterLoader.Load("cold", dir, model.Config, model.Name, rank))
+        {
+            buffers.Load(0, loaded);
+        }
+
+        var ms = clock.Elapsed.TotalMilliseconds;
+        Directory.Delete(dir, recursive: true);
+        return ms;
+    }
+}
