@@ -38,9 +38,6 @@ public sealed record EngineOptions
     /// <summary>Largest rank a LoRA may have (the slot buffers' width).</summary>
     public int MaxLoraRank { get; init; } = 64;
 
-    /// <summary>LoRA CPU copies kept in memory (LRU beyond that; evicted ones reload from disk).</summary>
-    public int MaxCpuAdapters { get; init; } = 64;
-
     /// <summary>Module kinds that get slot buffers (default all seven).</summary>
     public IReadOnlyList<LinearKind> LoraTargets { get; init; } = LinearSite.AllKinds;
 

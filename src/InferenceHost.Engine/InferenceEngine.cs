@@ -60,6 +60,18 @@ public sealed partial class InferenceEngine : IDisposable
 
     public IReadOnlyList<ModeSwitch> ModeHistory => modes.History;
 
+    /// <summary>The configured mode (the effective one is <see cref="EngineStats.Mode"/>).</summary>
+    public LoraMode ConfiguredMode => options.Mode;
+
+    public AutoModePolicy AutoPolicy => options.Auto;
+
+    /// <summary>Raised on the engine thread after every change of the effective LoRA mode.</summary>
+    public event Action<ModeSwitch>? ModeSwitched
+    {
+        add => modes.Switched += value;
+        remove => modes.Switched -= value;
+    }
+
     /// <summary>Device bytes of the LoRA slot buffers, and per slot (one resident adapter).</summary>
     public (long Total, long PerSlot) SlotMemory => (buffers.Bytes, buffers.BytesPerSlot);
 

@@ -88,14 +88,23 @@ internal sealed class ModeController
         }
     }
 
+    public event Action<ModeSwitch>? Switched;
+
     public void Record(string from, string to, string reason, TimeSpan took)
     {
+        ModeSwitch entry;
         lock (gate)
         {
             lastSwitch = DateTimeOffset.UtcNow;
-            history.Add(new ModeSwitch(lastSwitch, from, to, reason, took));
+            entry = new ModeSwitch(lastSwitch, from, to, reason, took);
+            history.Add(entry);
+            if (history.Count > 1000)
+            {
+                history.RemoveAt(0); // keep the recent past observable without growing forever
+            }
         }
 
         stats.Mode = to;
+        Switched?.Invoke(entry);
     }
 }

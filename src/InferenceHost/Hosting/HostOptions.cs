@@ -45,6 +45,38 @@ public sealed class LoraOptions
 
     [Range(1, 4096)]
     public int MaxRank { get; set; } = 64;
+
+    /// <summary>LoRA CPU copies kept in memory; beyond it the least recently used reload from disk.</summary>
+    [Range(1, 100_000)]
+    public int MaxCpuAdapters { get; set; } = 64;
+
+    /// <summary>Module kinds that get slot buffers (q_proj, ..., down_proj); empty = all seven.</summary>
+    public List<string> TargetModules { get; set; } = [];
+
+    /// <summary>Merged mode: how long one combination keeps the weights while others wait.</summary>
+    [Range(1, 600_000)]
+    public int MergedTurnMs { get; set; } = 500;
+
+    public AutoLoraOptions Auto { get; set; } = new();
+}
+
+/// <summary><c>Lora:Auto</c>: auto mode's thresholds (docs/lora-modes.md).</summary>
+public sealed class AutoLoraOptions
+{
+    [Range(2, 100_000)]
+    public int Window { get; set; } = 32;
+
+    [Range(1, 100_000)]
+    public int MinSamples { get; set; } = 8;
+
+    [Range(0.0, 1.0)]
+    public double EnterMergedShare { get; set; } = 0.9;
+
+    [Range(0.0, 1.0)]
+    public double ExitMergedShare { get; set; } = 0.6;
+
+    [Range(0.0, 3600.0)]
+    public double MinDwellSeconds { get; set; } = 2;
 }
 
 /// <summary><c>Engine</c>: batching and queue limits.</summary>

@@ -44,6 +44,23 @@ public static class HostingExtensions
         }
     }
 
+    /// <summary>
+    /// Reads the appsettings.json shipped beside the binary when the working directory has none, so the
+    /// server has its defaults wherever it is started from (before environment and command line, which win).
+    /// </summary>
+    public static WebApplicationBuilder AddDefaultSettingsFile(this WebApplicationBuilder builder)
+    {
+        var beside = Path.Combine(AppContext.BaseDirectory, "appsettings.json");
+        if (!File.Exists(Path.Combine(builder.Environment.ContentRootPath, "appsettings.json")) && File.Exists(beside))
+        {
+            var source = new Microsoft.Extensions.Configuration.Json.JsonConfigurationSource { Path = beside, Optional = true };
+            source.ResolveFileProvider();
+            builder.Configuration.Sources.Insert(0, source);
+        }
+
+        return builder;
+    }
+
     public static WebApplication MapInferenceApis(this WebApplication app)
     {
         app.UseOpenAiErrors();
@@ -52,6 +69,7 @@ public static class HostingExtensions
         app.MapChatApi();
         app.MapModelsApi();
         app.MapAdaptersApi();
+        app.MapEngineApi();
         app.MapPrometheusScrapingEndpoint("/metrics");
         // Instantiate the meter now so gauges exist before the first request.
         _ = app.Services.GetRequiredService<InferenceTelemetry>();

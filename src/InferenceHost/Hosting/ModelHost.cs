@@ -69,7 +69,7 @@ public sealed class ModelHost(
         var lo = loraOptions.Value;
         var eo = engineOptions.Value;
         HostParsing.TryLoraMode(lo.Mode, out var mode);
-        var registry = new AdapterRegistry(model.Config, name, capacity: 64, maxRank: lo.MaxRank);
+        var registry = new AdapterRegistry(model.Config, name, capacity: lo.MaxCpuAdapters, maxRank: lo.MaxRank);
         registry.Warning += w => logger.LogWarning("Adapter: {Warning}", w);
         var adapterDir = adapterOptions.Value.Directory;
         foreach (var error in registry.Discover(adapterDir))
@@ -87,7 +87,20 @@ public sealed class ModelHost(
             Mode = mode,
             MaxLoraSlots = lo.MaxSlots,
             MaxLoraRank = lo.MaxRank,
+            LoraTargets = lo.TargetModules.Count == 0
+                ? InferenceHost.Model.Llama.LinearSite.AllKinds
+                : lo.TargetModules.Select(t => InferenceHost.Model.Llama.LinearSite.ParseShortName(t)!.Value).ToArray(),
+            MergedTurn = TimeSpan.FromMilliseconds(lo.MergedTurnMs),
+            Auto = new AutoModePolicy
+            {
+                Window = lo.Auto.Window,
+                MinSamples = lo.Auto.MinSamples,
+                EnterMergedShare = lo.Auto.EnterMergedShare,
+                ExitMergedShare = lo.Auto.ExitMergedShare,
+                MinDwell = TimeSpan.FromSeconds(lo.Auto.MinDwellSeconds),
+            },
         }, registry);
+        engine.ModeSwitched += s => logger.LogInformation("LoRA mode {From} -> {To} in {Ms:F1} ms: {Reason}", s.From, s.To, s.Duration.TotalMilliseconds, s.Reason);
         return new Served(model, name, Path.GetFullPath(path), registry, engine);
     }
 }

@@ -33,10 +33,37 @@ internal sealed class ModelOptionsValidator : IValidateOptions<ModelOptions>
 
 internal sealed class LoraOptionsValidator : IValidateOptions<LoraOptions>
 {
-    public ValidateOptionsResult Validate(string? name, LoraOptions o) =>
-        HostParsing.TryLoraMode(o.Mode, out _)
-            ? ValidateOptionsResult.Success
-            : ValidateOptionsResult.Fail($"Lora:Mode: '{o.Mode}' is not one of unmerged, merged, auto");
+    public ValidateOptionsResult Validate(string? name, LoraOptions o)
+    {
+        var errors = new List<string>();
+        if (!HostParsing.TryLoraMode(o.Mode, out _))
+        {
+            errors.Add($"Lora:Mode: '{o.Mode}' is not one of unmerged, merged, auto");
+        }
+
+        foreach (var t in o.TargetModules.Where(t => InferenceHost.Model.Llama.LinearSite.ParseShortName(t) is null))
+        {
+            errors.Add($"Lora:TargetModules: '{t}' is not one of q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj");
+        }
+
+        var a = o.Auto;
+        if (a.Window < 2 || a.MinSamples < 1 || a.MinSamples > a.Window)
+        {
+            errors.Add($"Lora:Auto: Window ({a.Window}) must be at least 2 and MinSamples ({a.MinSamples}) between 1 and Window");
+        }
+
+        if (a.EnterMergedShare is <= 0 or > 1 || a.ExitMergedShare is < 0 or > 1 || a.ExitMergedShare >= a.EnterMergedShare)
+        {
+            errors.Add($"Lora:Auto: need 0 <= ExitMergedShare ({a.ExitMergedShare}) < EnterMergedShare ({a.EnterMergedShare}) <= 1, so the mode cannot flap");
+        }
+
+        if (a.MinDwellSeconds < 0)
+        {
+            errors.Add("Lora:Auto:MinDwellSeconds must not be negative");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
 }
 
 internal sealed class ChatOptionsValidator : IValidateOptions<ChatOptions>

@@ -1,0 +1,49 @@
+using InferenceHost.Hosting;
+
+namespace InferenceHost.Apis;
+
+/// <summary>
+/// <c>GET /v1/engine</c>: the LoRA mode as configured and as in effect, auto mode's thresholds, the recent
+/// mode switches with their reasons, and the batch, queue and slot gauges.
+/// </summary>
+public static class EngineApi
+{
+    public static IEndpointRouteBuilder MapEngineApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGroup("/v1").WithTags("Engine").RequireApiKey().MapGet("/engine", Status).WithName("EngineStatus");
+        return app;
+    }
+
+    private static IResult Status(HttpContext context)
+    {
+        var engine = GenerationRunner.Ready(context).Engine;
+        var s = engine.Stats;
+        var p = engine.AutoPolicy;
+        return Results.Ok(new
+        {
+            lora_mode = new
+            {
+                configured = engine.ConfiguredMode.ToString().ToLowerInvariant(),
+                effective = s.Mode,
+                merged_key = s.MergedKey,
+                auto_policy = new
+                {
+                    window = p.Window,
+                    min_samples = p.MinSamples,
+                    enter_merged_share = p.EnterMergedShare,
+                    exit_merged_share = p.ExitMergedShare,
+                    min_dwell_seconds = p.MinDwell.TotalSeconds,
+                },
+                switches = engine.ModeHistory.TakeLast(50).Select(h => new { at = h.At, from = h.From, to = h.To, reason = h.Reason, duration_ms = h.Duration.TotalMilliseconds }),
+                merged_switches_total = s.MergedSwitches,
+                merged_switch_seconds_total = s.MergedSwitchTime.TotalSeconds,
+            },
+            queue_depth = s.QueueDepth,
+            running = s.Running,
+            last_batch_size = s.LastBatchSize,
+            slots = engine.SlotSnapshot().Select(x => new { index = x.Index, adapter = x.Adapter, pins = x.Pins, unloading = x.Unloading }),
+            slot_memory_bytes = new { total = engine.SlotMemory.Total, per_slot = engine.SlotMemory.PerSlot },
+            max_sequence_length = engine.MaxSequenceLength,
+        });
+    }
+}
