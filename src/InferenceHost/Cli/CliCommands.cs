@@ -13,6 +13,7 @@ public static class CliCommands
         ["synth-adapters"] = (SynthAdaptersCommand.Run, []),
         ["bench"] = (Bench.BenchCommand.Run, []),
         ["bench-lora"] = (Bench.LoraBenchCommand.Run, []),
+        ["healthcheck"] = (HealthcheckCommand.Run, []),
 
     };
 
