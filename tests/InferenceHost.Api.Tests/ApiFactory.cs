@@ -35,6 +35,28 @@ public sealed class ApiFactory(string fixture = "tiny-llama", string mode = "unm
         }
     }
 
+    /// <summary>Serves on Kestrel at a free loopback port (for real HTTP clients); returns the base URL once ready.</summary>
+    public async Task<string> StartOnLoopbackAsync()
+    {
+        int port;
+        using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        }
+
+        UseKestrel(o => o.Listen(System.Net.IPAddress.Loopback, port));
+        StartServer();
+        var url = $"http://127.0.0.1:{port}";
+        using var http = new HttpClient { BaseAddress = new Uri(url) };
+        for (var i = 0; i < 300 && (await http.GetAsync("/health/ready")).StatusCode != System.Net.HttpStatusCode.OK; i++)
+        {
+            await Task.Delay(50);
+        }
+
+        return url;
+    }
+
     public async Task<HttpClient> ReadyAsync(string? key = null)
     {
         var client = CreateClient();

@@ -79,25 +79,10 @@ public sealed class AuthAndClientTests
     [Fact]
     public async Task The_official_OpenAI_client_works_against_the_server_on_loopback()
     {
-        int port;
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        }
-
         await using var factory = new ApiFactory(extra: Keys);
-        factory.UseKestrel(o => o.Listen(IPAddress.Loopback, port));
-        factory.StartServer();
-        using (var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") })
-        {
-            for (var i = 0; i < 300 && (await http.GetAsync("/health/ready")).StatusCode != HttpStatusCode.OK; i++)
-            {
-                await Task.Delay(50);
-            }
-        }
+        var url = await factory.StartOnLoopbackAsync();
 
-        var options = new OpenAIClientOptions { Endpoint = new Uri($"http://127.0.0.1:{port}/v1") };
+        var options = new OpenAIClientOptions { Endpoint = new Uri($"{url}/v1") };
         var chat = new ChatClient("lora-qv", new ApiKeyCredential("user-key"), options);
         var completion = await chat.CompleteChatAsync([new UserChatMessage("Hello there")], new ChatCompletionOptions { MaxOutputTokenCount = 4, Temperature = 0 });
         Assert.Equal(ChatMessageRole.Assistant, completion.Value.Role);

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using InferenceHost.LoadTests.Report;
 using InferenceHost.Tests.Shared;
 
@@ -18,24 +16,8 @@ public sealed class LoadToolSmokeTests : IDisposable
     [InlineData("merged")]
     public async Task A_short_closed_loop_run_completes_every_request(string mode)
     {
-        int port;
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        }
-
         await using var factory = new ApiFactory(mode: mode);
-        factory.UseKestrel(o => o.Listen(IPAddress.Loopback, port));
-        factory.StartServer();
-        var url = $"http://127.0.0.1:{port}";
-        using (var http = new HttpClient { BaseAddress = new Uri(url) })
-        {
-            for (var i = 0; i < 300 && (await http.GetAsync("/health/ready")).StatusCode != HttpStatusCode.OK; i++)
-            {
-                await Task.Delay(50);
-            }
-        }
+        var url = await factory.StartOnLoopbackAsync();
 
         var stdout = new StringWriter();
         var stderr = new StringWriter();
