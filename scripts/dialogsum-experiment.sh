@@ -15,7 +15,7 @@ OUT=${OUT:-artifacts/dialogsum}
 BIN=${BIN:-artifacts/trainer-bin}
 STAGES=${STAGES:-"build pretrain prompt lora full eval"}
 SEED=${SEED:-42}
-EVAL_N=${EVAL_N:-60}
+EVAL_N=${EVAL_N:-50}
 mkdir -p "$OUT"
 has() { [[ " $STAGES " == *" $1 "* ]]; }
 T="dotnet $BIN/InferenceHost.Trainer.dll"
@@ -64,6 +64,6 @@ if has eval; then
   stamp eval
   time $T eval --model $OUT/base --adapter prompt=$OUT/prompt --adapter lora=$OUT/lora --model full=$OUT/full \
     --data $DATA/validation.jsonl --template "dialogue-summary#0" --limit $EVAL_N --max-length 320 --truncate-prompt --max-new-tokens 48 \
-    --ppl-text $DATA/validation.jsonl --ppl-field dialogue --ppl-limit 100 --out $OUT/eval
+    --ppl-text $DATA/validation.jsonl --ppl-field dialogue --ppl-limit 60 --out $OUT/eval
 fi
 stamp done
