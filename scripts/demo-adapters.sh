@@ -9,13 +9,13 @@ cd "$(dirname "$0")/.."
 T="dotnet run -c Release --project src/InferenceHost.Trainer --"
 BASE=${BASE:-.models/default}
 [ -f "$BASE/model.safetensors" ] || $T default-model --out "$BASE"
-$T train --method lora --model "$BASE" --data scripts/demo-data/capitals.jsonl \
+[ -n "${SKIP_LORA:-}" ] || $T train --method lora --model "$BASE" --data scripts/demo-data/capitals.jsonl \
   --template 'Q: What is the capital of {country}?\nA:|||The capital of {country} is {capital}.' \
   --rank 8 --alpha 16 --targets q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj \
   --lr 5e-3 --warmup 10 --batch-size 12 --epochs 80 --max-length 48 --seed 1 \
   --out adapters/demo-lora-capitals --report artifacts/demo/lora-capitals
-$T train --method prompt-tuning --model "$BASE" --data scripts/demo-data/pirate.jsonl \
+[ -n "${SKIP_SOFT:-}" ] || $T train --method prompt-tuning --model "$BASE" --data scripts/demo-data/pirate.jsonl \
   --template '{text}\n|||{reply}' --virtual-tokens 16 --prompt-init text --prompt-init-text "Answer like a pirate." \
-  --lr 5e-2 --warmup 10 --batch-size 12 --epochs 80 --max-length 48 --seed 1 \
+  --lr 5e-2 --warmup 5 --batch-size 12 --epochs 40 --max-length 48 --seed 1 \
   --out adapters/demo-soft-pirate --report artifacts/demo/soft-pirate
 rm -rf adapters/demo-lora-capitals/checkpoint adapters/demo-soft-pirate/checkpoint
