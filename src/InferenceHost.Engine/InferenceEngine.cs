@@ -77,6 +77,9 @@ public sealed partial class InferenceEngine : IDisposable
 
     public IReadOnlyList<SlotState> SlotSnapshot() => slots.Snapshot();
 
+    /// <summary>Bytes the preallocated KV cache holds (rows × max sequence length × layers × 2).</summary>
+    public long KvCacheBytes => cache.Bytes;
+
     /// <summary>
     /// Queues a request. Throws <see cref="ArgumentException"/> for a bad request (naming the field),
     /// <see cref="UnknownAdapterException"/>, or <see cref="QueueFullException"/>.

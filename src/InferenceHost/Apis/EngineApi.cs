@@ -44,6 +44,7 @@ public static class EngineApi
             slots = engine.SlotSnapshot().Select(x => new { index = x.Index, adapter = x.Adapter, pins = x.Pins, unloading = x.Unloading }),
             slot_memory_bytes = new { total = engine.SlotMemory.Total, per_slot = engine.SlotMemory.PerSlot },
             max_sequence_length = engine.MaxSequenceLength,
+            kv_cache_bytes = engine.KvCacheBytes,
         });
     }
 }

@@ -100,6 +100,8 @@ public sealed class ModelHost(
                 MinDwell = TimeSpan.FromSeconds(lo.Auto.MinDwellSeconds),
             },
         }, registry);
+        logger.LogInformation("KV cache: {Rows} rows x {Length} positions = {MiB:F0} MiB; LoRA slots: {Slots} x rank {Rank} = {SlotMiB:F0} MiB (set Engine:MaxBatchSize / Engine:MaxSequenceLength / Lora:MaxSlots to size them)",
+            eo.MaxBatchSize, engine.MaxSequenceLength, engine.KvCacheBytes / 1048576.0, lo.MaxSlots, lo.MaxRank, engine.SlotMemory.Total / 1048576.0);
         engine.ModeSwitched += s => logger.LogInformation("LoRA mode {From} -> {To} in {Ms:F1} ms: {Reason}", s.From, s.To, s.Duration.TotalMilliseconds, s.Reason);
         return new Served(model, name, Path.GetFullPath(path), registry, engine);
     }
