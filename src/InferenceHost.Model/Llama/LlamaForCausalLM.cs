@@ -15,6 +15,7 @@ public sealed class LlamaForCausalLM : nn.Module
     private readonly LlamaModel model;
     private readonly TokenEmbedding? lm_head;
 #pragma warning restore IDE1006
+    private LlamaLinear[]? linears;
 
     public LlamaForCausalLM(LlamaConfig config, ScalarType dtype, Device device, long maxPositions) : base("LlamaForCausalLM")
     {
@@ -41,7 +42,7 @@ public sealed class LlamaForCausalLM : nn.Module
     public long MaxPositions => model.MaxPositions;
 
     /// <summary>Every adaptable linear module, in layer order.</summary>
-    public IReadOnlyList<LlamaLinear> Linears => model.Linears.ToArray();
+    public IReadOnlyList<LlamaLinear> Linears => linears ??= model.Linears.ToArray();
 
     public LlamaLinear Linear(LinearSite site) => Linears[(site.Layer * LinearSite.AllKinds.Count) + (int)site.Kind];
 
