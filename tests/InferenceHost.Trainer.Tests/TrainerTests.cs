@@ -149,6 +149,14 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void A_misspelt_option_is_refused_before_training()
+    {
+        var e = Assert.Throws<UsageException>(() => Train("typo", "--method", "lora", "--rnak", "4"));
+        Assert.Contains("--rnak", e.Message);
+        Assert.False(File.Exists(Path.Combine(temp, "typo", "adapter_model.safetensors")));
+    }
+
+    [Fact]
     public void Full_fine_tuning_and_pretraining_write_checkpoints_the_model_loader_reads()
     {
         var (report, full) = Train("full", "--method", "full", "--lr", "1e-3", "--max-steps", "4");
