@@ -2,8 +2,9 @@
 # Trains the demo adapters shipped in adapters/ on the server's embedded default model (.models/default:
 # the synthetic tiny Llama with cl100k_base, seed 0 — the same bytes the server writes on first start).
 # The base produces noise, so the effect is plain: with adapter "demo-lora-capitals" the model answers
-# "Q: What is the capital of France?\nA:" with "The capital of France is Paris."; with "demo-soft-pirate"
-# (a soft prompt) it answers any prompt like a pirate.   Takes a few minutes on 2 CPU cores.
+# "Q: What is the capital of France?\nA:" with "The capital of France is Paris.". "demo-soft-prompt" was
+# trained to answer any prompt like a pirate; on this random base it did not learn that (see
+# adapters/README.md), but it visibly changes the output. Takes 10-20 minutes on 2 shared CPU cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 T="dotnet run -c Release --project src/InferenceHost.Trainer --"
@@ -17,5 +18,5 @@ BASE=${BASE:-.models/default}
 [ -n "${SKIP_SOFT:-}" ] || $T train --method prompt-tuning --model "$BASE" --data scripts/demo-data/pirate.jsonl \
   --template '{text}\n|||{reply}' --virtual-tokens 16 --prompt-init text --prompt-init-text "Answer like a pirate." \
   --lr 5e-2 --warmup 5 --batch-size 12 --epochs 40 --max-length 48 --seed 1 \
-  --out adapters/demo-soft-pirate --report artifacts/demo/soft-pirate
-rm -rf adapters/demo-lora-capitals/checkpoint adapters/demo-soft-pirate/checkpoint
+  --out adapters/demo-soft-prompt --report artifacts/demo/soft-prompt
+rm -rf adapters/demo-lora-capitals/checkpoint adapters/demo-soft-prompt/checkpoint

@@ -136,6 +136,7 @@ public static class TrainCommand
             data["test_records_held_out"] = testCount;
         }
 
+        args.RejectUnknown(); // every option has been read by now: a typo must not silently change the run
         data["skipped"] = skips.ByReason;
         if (skips.Total > 0)
         {
@@ -187,6 +188,8 @@ public static class TrainCommand
             LearningRate = a.Double("lr", method switch { Method.PromptTuning => 3e-2, Method.Lora => 2e-4, Method.Full => 5e-5, _ => 1e-3 }),
             MinLearningRateRatio = a.Double("min-lr-ratio", 0),
             WeightDecay = a.Double("weight-decay", full ? 0.01 : 0),
+            Beta1 = a.Double("beta1", 0.9),
+            Beta2 = a.Double("beta2", 0.999),
             WarmupSteps = a.Int("warmup", 0),
             Schedule = (a.Get("schedule") ?? "cosine") switch
             {
