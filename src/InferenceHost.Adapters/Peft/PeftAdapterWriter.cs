@@ -1,71 +1,129 @@
+using System.Globalization;
+using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using InferenceHost.Model.Checkpoints;
 using InferenceHost.Model.Llama;
 using static TorchSharp.torch;
 
 namespace InferenceHost.Adapters.Peft;
 
-/// <summary>Writes adapters in PEFT's layout, with the same keys, shapes and config fields as PEFT saves.</summary>
+/// <summary>What a LoRA's adapter_config.json records.</summary>
+public sealed record LoraFileSettings(int Rank, double Alpha, IReadOnlyCollection<LinearKind> Targets, bool UseRsLora = false, double Dropout = 0, IReadOnlyCollection<int>? Layers = null);
+
+/// <summary>
+/// Writes PEFT adapter directories as Hugging Face PEFT's save_pretrained does for LoRA and prompt tuning
+/// (the layout of shared/fixtures/tiny-llama/adapters): adapter_config.json with the same fields in the
+/// same order, adapter_model.safetensors with PEFT's key names, float32. The trainer, synth-adapters and
+/// the benchmarks all write through here.
+/// </summary>
 public static class PeftAdapterWriter
 {
+    private static readonly Dictionary<string, string> Metadata = new() { ["format"] = "pt" };
+
     /// <summary>Writes a LoRA: <paramref name="modules"/> maps each site to A [r, in] and B [out, r].</summary>
-    public static void WriteLora(string dir, string baseModel, int rank, double alpha, bool useRslora,
-        IReadOnlyDictionary<LinearSite, (Tensor A, Tensor B)> modules, double dropout = 0.0)
+    public static void WriteLora(string dir, string baseModel, LoraFileSettings s, IReadOnlyDictionary<LinearSite, (Tensor A, Tensor B)> modules) =>
+        WriteLora(dir, baseModel, s, modules.SelectMany(m => new[]
+        {
+            new KeyValuePair<string, Tensor>($"base_model.model.{m.Key.ModulePath}.lora_A.weight", m.Value.A),
+            new KeyValuePair<string, Tensor>($"base_model.model.{m.Key.ModulePath}.lora_B.weight", m.Value.B),
+        }));
+
+    /// <summary>Writes a LoRA from tensors already named as PEFT names them.</summary>
+    public static void WriteLora(string dir, string baseModel, LoraFileSettings s, IEnumerable<KeyValuePair<string, Tensor>> namedTensors)
     {
         Directory.CreateDirectory(dir);
-        var tensors = new Dictionary<string, Tensor>();
-        foreach (var (site, (a, b)) in modules)
+        WriteJson(Path.Combine(dir, PeftAdapterLoader.ConfigFile), w =>
         {
-            tensors[$"base_model.model.{site.ModulePath}.lora_A.weight"] = a;
-            tensors[$"base_model.model.{site.ModulePath}.lora_B.weight"] = b;
-        }
+            w.WriteString("peft_type", "LORA");
+            w.WriteString("task_type", "CAUSAL_LM");
+            w.WriteNumber("r", s.Rank);
+            WriteNumber(w, "lora_alpha", s.Alpha);
+            w.WritePropertyName("lora_dropout");
+            w.WriteRawValue(s.Dropout.ToString("0.0###", CultureInfo.InvariantCulture));
+            w.WriteStartArray("target_modules");
+            foreach (var k in s.Targets.Order())
+            {
+                w.WriteStringValue(LinearSite.ShortName(k));
+            }
 
-        var kinds = modules.Keys.Select(s => s.Kind).Distinct().Order().Select(LinearSite.ShortName).ToArray();
-        var layers = modules.Keys.Select(s => s.Layer).Distinct().Order().ToArray();
-        var config = new JsonObject
-        {
-            ["peft_type"] = "LORA",
-            ["task_type"] = "CAUSAL_LM",
-            ["r"] = rank,
-            ["lora_alpha"] = alpha,
-            ["lora_dropout"] = dropout,
-            ["target_modules"] = new JsonArray(kinds.Select(k => (JsonNode)k!).ToArray()),
-            ["bias"] = "none",
-            ["fan_in_fan_out"] = false,
-            ["use_rslora"] = useRslora,
-            ["base_model_name_or_path"] = baseModel,
-            ["inference_mode"] = true,
-            ["modules_to_save"] = null,
-            ["layers_to_transform"] = null,
-        };
-        Save(dir, config, tensors);
+            w.WriteEndArray();
+            w.WriteString("bias", "none");
+            w.WriteBoolean("fan_in_fan_out", false);
+            w.WriteBoolean("use_rslora", s.UseRsLora);
+            w.WriteString("base_model_name_or_path", baseModel);
+            w.WriteBoolean("inference_mode", true);
+            w.WriteNull("modules_to_save");
+            if (s.Layers is null)
+            {
+                w.WriteNull("layers_to_transform");
+            }
+            else
+            {
+                w.WriteStartArray("layers_to_transform");
+                foreach (var l in s.Layers.Order())
+                {
+                    w.WriteNumberValue(l);
+                }
+
+                w.WriteEndArray();
+            }
+        });
+        using var scope = NewDisposeScope();
+        SafetensorsWriter.Write(Path.Combine(dir, PeftAdapterLoader.WeightsFile),
+            namedTensors.Select(kv => new KeyValuePair<string, Tensor>(kv.Key, kv.Value.detach().to(ScalarType.Float32, CPU).contiguous())), Metadata);
     }
 
     /// <summary>Writes a prompt-tuning adapter: <paramref name="embeddings"/> is [n, hidden].</summary>
-    public static void WriteSoftPrompt(string dir, string baseModel, Tensor embeddings, LlamaConfig baseConfig, string init = "RANDOM")
+    /// <param name="init">PEFT's prompt_tuning_init: RANDOM, TEXT or SAMPLE_VOCAB.</param>
+    public static void WriteSoftPrompt(string dir, string baseModel, Tensor embeddings, LlamaConfig config, string init = "RANDOM", string? initText = null)
     {
         Directory.CreateDirectory(dir);
-        var config = new JsonObject
+        WriteJson(Path.Combine(dir, PeftAdapterLoader.ConfigFile), w =>
         {
-            ["peft_type"] = "PROMPT_TUNING",
-            ["task_type"] = "CAUSAL_LM",
-            ["num_virtual_tokens"] = embeddings.shape[0],
-            ["token_dim"] = embeddings.shape[1],
-            ["num_transformer_submodules"] = 1,
-            ["num_attention_heads"] = baseConfig.NumAttentionHeads,
-            ["num_layers"] = baseConfig.NumHiddenLayers,
-            ["prompt_tuning_init"] = init,
-            ["base_model_name_or_path"] = baseModel,
-            ["inference_mode"] = true,
-        };
-        Save(dir, config, new Dictionary<string, Tensor> { ["prompt_embeddings"] = embeddings });
+            w.WriteString("peft_type", "PROMPT_TUNING");
+            w.WriteString("task_type", "CAUSAL_LM");
+            w.WriteNumber("num_virtual_tokens", embeddings.shape[0]);
+            w.WriteNumber("token_dim", config.HiddenSize);
+            w.WriteNumber("num_transformer_submodules", 1);
+            w.WriteNumber("num_attention_heads", config.NumAttentionHeads);
+            w.WriteNumber("num_layers", config.NumHiddenLayers);
+            w.WriteString("prompt_tuning_init", init);
+            if (init == "TEXT")
+            {
+                w.WriteString("prompt_tuning_init_text", initText);
+                w.WriteString("tokenizer_name_or_path", baseModel);
+            }
+
+            w.WriteString("base_model_name_or_path", baseModel);
+            w.WriteBoolean("inference_mode", true);
+        });
+        using var scope = NewDisposeScope();
+        SafetensorsWriter.Write(Path.Combine(dir, PeftAdapterLoader.WeightsFile),
+            [new KeyValuePair<string, Tensor>("prompt_embeddings", embeddings.detach().to(ScalarType.Float32, CPU).contiguous())], Metadata);
     }
 
-    private static void Save(string dir, JsonObject config, Dictionary<string, Tensor> tensors)
+    private static void WriteNumber(Utf8JsonWriter w, string name, double value)
     {
-        SafetensorsWriter.Write(Path.Combine(dir, PeftAdapterLoader.WeightsFile),
-            tensors.ToDictionary(kv => kv.Key, kv => kv.Value.to(ScalarType.Float32, CPU).contiguous()));
-        File.WriteAllText(Path.Combine(dir, PeftAdapterLoader.ConfigFile), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        if (value == Math.Floor(value) && Math.Abs(value) < 1e9)
+        {
+            w.WriteNumber(name, (long)value);
+        }
+        else
+        {
+            w.WriteNumber(name, value);
+        }
+    }
+
+    private static void WriteJson(string path, Action<Utf8JsonWriter> body)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            w.WriteStartObject();
+            body(w);
+            w.WriteEndObject();
+        }
+
+        File.WriteAllText(path, Encoding.UTF8.GetString(buffer.ToArray()));
     }
 }

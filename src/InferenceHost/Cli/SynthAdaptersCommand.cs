@@ -50,7 +50,7 @@ public static class SynthAdaptersCommand
                 }
             }
 
-            PeftAdapterWriter.WriteLora(Path.Combine(output, $"{prefix}{i}"), baseName, rank, alpha, useRslora: false, modules);
+            PeftAdapterWriter.WriteLora(Path.Combine(output, $"{prefix}{i}"), baseName, new LoraFileSettings(rank, alpha, targets), modules);
         }
 
         for (var i = 0; i < softPrompts; i++)

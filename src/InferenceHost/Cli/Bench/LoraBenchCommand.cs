@@ -103,7 +103,7 @@ public static class LoraBenchCommand
 
     private static LoraAdapter RandomLora(LoadedModel model, string name, int rank, IReadOnlyList<LinearKind> kinds, ulong seed)
     {
-        using var generator = new Generator(seed + 1000, CPU);
+        using var generator = new TorchSharp.torch.Generator(seed + 1000, CPU);
         var modules = new Dictionary<LinearSite, LoraModule>();
         for (var layer = 0; layer < model.Config.NumHiddenLayers; layer++)
         {
@@ -122,7 +122,7 @@ public static class LoraBenchCommand
     private static double ColdLoad(LoadedModel model, LoraAdapter adapter, IReadOnlyList<LinearKind> kinds, int rank)
     {
         var dir = Path.Combine(Path.GetTempPath(), $"bench-lora-{Environment.ProcessId}");
-        PeftAdapterWriter.WriteLora(dir, model.Name, rank, 2.0 * rank, false, adapter.Modules.ToDictionary(m => m.Key, m => (m.Value.A, m.Value.B)));
+        PeftAdapterWriter.WriteLora(dir, model.Name, new LoraFileSettings(rank, 2.0 * rank, kinds), adapter.Modules.ToDictionary(m => m.Key, m => (m.Value.A, m.Value.B)));
         using var buffers = new LoraSlotBuffers(model.Model, 1, rank, kinds);
         var clock = Stopwatch.StartNew();
         using (var loaded = (LoraAdapter)PeftAdapterLoader.Load("cold", dir, model.Config, model.Name, rank))
