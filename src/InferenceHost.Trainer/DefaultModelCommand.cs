@@ -1,3 +1,4 @@
+using InferenceHost.CommandLine;
 using InferenceHost.Model.Checkpoints;
 
 namespace InferenceHost.Trainer;
@@ -8,7 +9,7 @@ namespace InferenceHost.Trainer;
 /// </summary>
 public static class DefaultModelCommand
 {
-    public static int Run(Args args, TextWriter log)
+    public static int Run(CliArgs args, TextWriter log)
     {
         var dir = args.Get("out") ?? Path.Combine(".models", "default");
         args.RejectUnknown();

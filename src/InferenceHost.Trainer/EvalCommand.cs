@@ -1,3 +1,4 @@
+using InferenceHost.CommandLine;
 using InferenceHost.Model;
 using InferenceHost.Trainer.Data;
 using InferenceHost.Trainer.Evaluation;
@@ -13,13 +14,13 @@ public static class EvalCommand
 {
     public static readonly string[] Flags = ["skip-bad", "truncate-prompt"];
 
-    public static int Run(Args args, TextWriter log, string commandLine)
+    public static int Run(CliArgs args, TextWriter log, string commandLine)
     {
         var models = args.GetAll("model");
         var baseDirs = models.Where(m => !m.Contains('=')).ToList();
         if (baseDirs.Count != 1)
         {
-            throw new UsageException("give exactly one --model DIR (the base); full fine-tunes as --model NAME=DIR");
+            throw new CliException("give exactly one --model DIR (the base); full fine-tunes as --model NAME=DIR");
         }
 
         var systems = new List<SystemSpec> { new(args.Get("base-name") ?? "base", SystemKind.Base, baseDirs[0]) };
@@ -56,7 +57,7 @@ public static class EvalCommand
         args.RejectUnknown();
         if (taskSpecs.Count == 0 && pplText is null)
         {
-            throw new UsageException("give --data FILE[::TEMPLATE] (one or more tasks) and/or --ppl-text FILE");
+            throw new CliException("give --data FILE[::TEMPLATE] (one or more tasks) and/or --ppl-text FILE");
         }
 
         var skips = new SkipCounts();
@@ -65,7 +66,7 @@ public static class EvalCommand
         var tasks = new List<EvalTask>();
         foreach (var spec in taskSpecs)
         {
-            var template = TemplateLibrary.Resolve(spec.Template ?? defaultTemplate ?? throw new UsageException($"--data {spec.Path}: no template"), completion);
+            var template = TemplateLibrary.Resolve(spec.Template ?? defaultTemplate ?? throw new CliException($"--data {spec.Path}: no template"), completion);
             var examples = new List<GenerationExample>();
             var sources = new List<string>();
             foreach (var r in JsonlReader.Read(spec.Path, policy, skips))
@@ -111,6 +112,6 @@ public static class EvalCommand
     private static (string Name, string Dir) Named(string spec, string option)
     {
         var eq = spec.IndexOf('=');
-        return eq > 0 ? (spec[..eq], spec[(eq + 1)..]) : throw new UsageException($"{option} {spec}: expected NAME=DIR");
+        return eq > 0 ? (spec[..eq], spec[(eq + 1)..]) : throw new CliException($"{option} {spec}: expected NAME=DIR");
     }
 }

@@ -1,3 +1,4 @@
+using InferenceHost.CommandLine;
 using InferenceHost.Adapters;
 using InferenceHost.Model.Checkpoints;
 using InferenceHost.Trainer;
@@ -15,14 +16,14 @@ try
 {
     return args[0] switch
     {
-        "train" => TrainCommand.Run(new Args(args.Skip(1), TrainCommand.Flags.ToHashSet()), Console.Error, pretrain: false, commandLine),
-        "pretrain" => TrainCommand.Run(new Args(args.Skip(1), TrainCommand.Flags.ToHashSet()), Console.Error, pretrain: true, commandLine),
-        "eval" => EvalCommand.Run(new Args(args.Skip(1), EvalCommand.Flags.ToHashSet()), Console.Error, commandLine),
-        "default-model" => DefaultModelCommand.Run(new Args(args.Skip(1), new HashSet<string>()), Console.Error),
-        _ => throw new UsageException($"unknown command '{args[0]}' (train, pretrain, eval, default-model)"),
+        "train" => TrainCommand.Run(new CliArgs(args.Skip(1), TrainCommand.Flags.ToHashSet()), Console.Error, pretrain: false, commandLine),
+        "pretrain" => TrainCommand.Run(new CliArgs(args.Skip(1), TrainCommand.Flags.ToHashSet()), Console.Error, pretrain: true, commandLine),
+        "eval" => EvalCommand.Run(new CliArgs(args.Skip(1), EvalCommand.Flags.ToHashSet()), Console.Error, commandLine),
+        "default-model" => DefaultModelCommand.Run(new CliArgs(args.Skip(1), new HashSet<string>()), Console.Error),
+        _ => throw new CliException($"unknown command '{args[0]}' (train, pretrain, eval, default-model)"),
     };
 }
-catch (UsageException e)
+catch (CliException e)
 {
     Console.Error.WriteLine($"{args[0]}: {e.Message}");
     return 2;

@@ -1,3 +1,4 @@
+using InferenceHost.CommandLine;
 using System.Globalization;
 using InferenceHost.Model;
 using InferenceHost.Model.Checkpoints;
@@ -18,7 +19,7 @@ public sealed record DataSpec(string Path, double Weight, string? Template)
         var weight = 1.0;
         if (parts.Length > 1 && parts[1].Length > 0 && !double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out weight))
         {
-            throw new UsageException($"--data {spec}: weight '{parts[1]}' is not a number (FILE[:WEIGHT[:TEMPLATE]])");
+            throw new CliException($"--data {spec}: weight '{parts[1]}' is not a number (FILE[:WEIGHT[:TEMPLATE]])");
         }
 
         return new DataSpec(parts[0], weight, parts.Length > 2 ? parts[2] : null);
@@ -30,7 +31,7 @@ public static class TrainCommand
 {
     public static readonly string[] Flags = ["skip-bad", "truncate-prompt", "packing", "rslora", "no-keep-best"];
 
-    public static int Run(Args args, TextWriter log, bool pretrain, string commandLine)
+    public static int Run(CliArgs args, TextWriter log, bool pretrain, string commandLine)
     {
         var outDir = args.Require("out");
         var options = ParseOptions(args, pretrain);
@@ -67,7 +68,7 @@ public static class TrainCommand
             var docs = args.GetAll("text").SelectMany(p => TextCorpus.ReadDocuments(p, field, policy, skips)).ToList();
             if (docs.Count == 0)
             {
-                throw new UsageException("--text names no documents");
+                throw new CliException("--text names no documents");
             }
 
             var (train, val, _) = Splits.Split(docs, valSplit, 0, splitSeed);
@@ -87,7 +88,7 @@ public static class TrainCommand
             var specs = args.GetAll("data").Select(DataSpec.Parse).ToList();
             if (specs.Count == 0)
             {
-                throw new UsageException("--data FILE[:WEIGHT[:TEMPLATE]] is required");
+                throw new CliException("--data FILE[:WEIGHT[:TEMPLATE]] is required");
             }
 
             var defaultTemplate = args.Get("template");
@@ -98,7 +99,7 @@ public static class TrainCommand
             foreach (var spec in specs)
             {
                 var template = TemplateLibrary.Resolve(spec.Template ?? defaultTemplate
-                    ?? throw new UsageException($"--data {spec.Path}: no template; give --template NAME or FILE:WEIGHT:TEMPLATE"), completion);
+                    ?? throw new CliException($"--data {spec.Path}: no template; give --template NAME or FILE:WEIGHT:TEMPLATE"), completion);
                 var records = JsonlReader.Read(spec.Path, policy, skips);
                 var (train, val, test) = Splits.Split(records, valSplit, testSplit, splitSeed);
                 testCount += test.Count;
@@ -153,14 +154,14 @@ public static class TrainCommand
         return 0;
     }
 
-    private static TrainOptions ParseOptions(Args a, bool pretrain)
+    private static TrainOptions ParseOptions(CliArgs a, bool pretrain)
     {
         var method = pretrain ? Method.Pretrain : (a.Get("method") ?? "lora") switch
         {
             "lora" => Method.Lora,
             "prompt-tuning" => Method.PromptTuning,
             "full" => Method.Full,
-            var m => throw new UsageException($"--method {m}: expected lora, prompt-tuning or full"),
+            var m => throw new CliException($"--method {m}: expected lora, prompt-tuning or full"),
         };
         var full = method is Method.Full or Method.Pretrain;
         var o = new TrainOptions
@@ -173,7 +174,7 @@ public static class TrainCommand
                 Dropout = a.Double("dropout", 0),
                 UseRsLora = a.Flag("rslora"),
                 Targets = a.List("targets", "q_proj,v_proj").Select(t => LinearSite.ParseShortName(t)
-                    ?? throw new UsageException($"--targets: '{t}' is not a module (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj)")).Distinct().ToArray(),
+                    ?? throw new CliException($"--targets: '{t}' is not a module (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj)")).Distinct().ToArray(),
                 Layers = a.Get("layers") is { } l ? l.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray() : null,
             },
             VirtualTokens = a.Int("virtual-tokens", 20),
@@ -182,7 +183,7 @@ public static class TrainCommand
                 "random" => PromptInit.Random,
                 "text" => PromptInit.Text,
                 "vocab" or "sampled-vocab" => PromptInit.SampledVocab,
-                var p => throw new UsageException($"--prompt-init {p}: expected random, text or vocab"),
+                var p => throw new CliException($"--prompt-init {p}: expected random, text or vocab"),
             },
             PromptInitText = a.Get("prompt-init-text"),
             LearningRate = a.Double("lr", method switch { Method.PromptTuning => 3e-2, Method.Lora => 2e-4, Method.Full => 5e-5, _ => 1e-3 }),
@@ -196,7 +197,7 @@ public static class TrainCommand
                 "cosine" => Schedule.Cosine,
                 "linear" => Schedule.Linear,
                 "constant" => Schedule.Constant,
-                var s => throw new UsageException($"--schedule {s}: expected cosine, linear or constant"),
+                var s => throw new CliException($"--schedule {s}: expected cosine, linear or constant"),
             },
             MaxGradNorm = a.Double("max-grad-norm", 1.0),
             BatchSize = a.Int("batch-size", 8),
@@ -216,7 +217,7 @@ public static class TrainCommand
         };
         if (o.BatchSize < 1 || o.GradientAccumulation < 1 || o.MaxLength < 8 || o.Lora.Rank < 1 || o.VirtualTokens < 1 || o.Epochs < 1 || o.MaxSteps is < 1)
         {
-            throw new UsageException("--batch-size, --grad-accum, --rank, --virtual-tokens, --epochs and --max-steps must be positive, --max-length at least 8");
+            throw new CliException("--batch-size, --grad-accum, --rank, --virtual-tokens, --epochs and --max-steps must be positive, --max-length at least 8");
         }
 
         return o;
@@ -226,13 +227,13 @@ public static class TrainCommand
     /// pretrain without --init-from: a random Llama of a named shape (or sized by --hidden/--layers/...)
     /// with the given tokenizer, written into the output directory and trained in place.
     /// </summary>
-    private static string WriteRandomBase(Args a, string outDir, TextWriter log)
+    private static string WriteRandomBase(CliArgs a, string outDir, TextWriter log)
     {
         var tokenizer = a.Require("tokenizer");
         var shape = a.Get("shape") ?? "tiny";
         if (!SyntheticCheckpoint.Shapes.TryGetValue(shape, out var config))
         {
-            throw new UsageException($"--shape {shape}: known shapes are {string.Join(", ", SyntheticCheckpoint.Shapes.Keys)}");
+            throw new CliException($"--shape {shape}: known shapes are {string.Join(", ", SyntheticCheckpoint.Shapes.Keys)}");
         }
 
         var cl100k = tokenizer == "cl100k";

@@ -1,3 +1,4 @@
+using InferenceHost.CommandLine;
 using System.Text.Json.Nodes;
 using InferenceHost.Tests.Shared;
 
@@ -15,7 +16,7 @@ public sealed class EvalTests : IDisposable
         File.WriteAllLines(data, ["{\"id\": \"a\", \"text\": \"one two\", \"label\": \"three four\"}", "{\"id\": \"b\", \"text\": \"five\", \"label\": \"six\"}"]);
         var outDir = Path.Combine(temp, "eval");
         var fixture = TestFixtures.ModelDir("tiny-llama");
-        var args = new Args(
+        var args = new CliArgs(
         [
             "--model", fixture, "--model", $"copy={fixture}",
             "--adapter", $"qv={TestFixtures.AdapterDir("tiny-llama", "lora-qv")}", "--adapter", $"soft={TestFixtures.AdapterDir("tiny-llama", "soft-8")}",

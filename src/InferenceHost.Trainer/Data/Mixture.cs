@@ -1,3 +1,4 @@
+using InferenceHost.CommandLine;
 namespace InferenceHost.Trainer.Data;
 
 /// <summary>One training data set of a run and its mixing weight.</summary>
@@ -80,7 +81,7 @@ public static class Splits
     {
         if (validation < 0 || test < 0 || validation + test >= 1)
         {
-            throw new UsageException("--val-split and --test-split must be fractions with a sum below 1");
+            throw new CliException("--val-split and --test-split must be fractions with a sum below 1");
         }
 
         var order = Enumerable.Range(0, items.Count).ToArray();

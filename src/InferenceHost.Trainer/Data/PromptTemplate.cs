@@ -1,3 +1,4 @@
+using InferenceHost.CommandLine;
 using System.Text;
 using System.Text.RegularExpressions;
 
@@ -25,16 +26,16 @@ public sealed partial record PromptTemplate(string Prompt, string Completion)
         var parts = text.Split("|||");
         if (parts.Length > 2)
         {
-            throw new UsageException("a template holds at most one '|||' (prompt ||| completion)");
+            throw new CliException("a template holds at most one '|||' (prompt ||| completion)");
         }
 
         var prompt = Unescape(parts[0]).TrimEnd(' ');
         var target = parts.Length == 2 ? Unescape(parts[1]).TrimStart(' ') : completion
-            ?? throw new UsageException("the template has no '|||' completion part; give --completion \"{field}\"");
+            ?? throw new CliException("the template has no '|||' completion part; give --completion \"{field}\"");
         var t = new PromptTemplate(prompt, target);
         if (t.Fields.Count == 0)
         {
-            throw new UsageException($"template \"{text}\" names no {{field}}");
+            throw new CliException($"template \"{text}\" names no {{field}}");
         }
 
         return t;
@@ -165,7 +166,7 @@ public static class TemplateLibrary
             var k = int.Parse(spec[(hash + 1)..], System.Globalization.CultureInfo.InvariantCulture);
             if (k < 0 || k >= task.Phrasings.Count)
             {
-                throw new UsageException($"template {name} has phrasings 0..{task.Phrasings.Count - 1}, not {k}");
+                throw new CliException($"template {name} has phrasings 0..{task.Phrasings.Count - 1}, not {k}");
             }
 
             return task with { Name = spec, Phrasings = [task.Phrasings[k]] };
@@ -173,7 +174,7 @@ public static class TemplateLibrary
 
         if (!spec.Contains('{'))
         {
-            throw new UsageException($"unknown template '{spec}'; built-in: {string.Join(", ", Tasks.Keys)}; or give a template with {{field}} placeholders");
+            throw new CliException($"unknown template '{spec}'; built-in: {string.Join(", ", Tasks.Keys)}; or give a template with {{field}} placeholders");
         }
 
         return new TaskTemplate("custom", "user template", [PromptTemplate.Parse(spec, completion)]);

@@ -1,3 +1,4 @@
+using InferenceHost.CommandLine;
 using System.Text.Json;
 using InferenceHost.Model.Checkpoints;
 using TorchSharp.Modules;
@@ -25,7 +26,7 @@ public static class Checkpoint
         var statePath = Path.Combine(dir, "state.json");
         if (!File.Exists(statePath))
         {
-            throw new UsageException($"--resume {dir}: no state.json (expected a 'checkpoint' directory written by a previous run)");
+            throw new CliException($"--resume {dir}: no state.json (expected a 'checkpoint' directory written by a previous run)");
         }
 
         using (var file = SafetensorsFile.Open(Path.Combine(dir, "trainable.safetensors")))
@@ -33,7 +34,7 @@ public static class Checkpoint
         {
             if (file.Tensors.Count != trainable.Count)
             {
-                throw new UsageException($"--resume {dir}: the checkpoint has {file.Tensors.Count} tensors but this run trains {trainable.Count}; same method and settings?");
+                throw new CliException($"--resume {dir}: the checkpoint has {file.Tensors.Count} tensors but this run trains {trainable.Count}; same method and settings?");
             }
 
             for (var i = 0; i < trainable.Count; i++)
@@ -45,6 +46,6 @@ public static class Checkpoint
 
         optimizer.load_state_dict(Path.Combine(dir, "optimizer.bin"));
         return JsonSerializer.Deserialize<CheckpointState>(File.ReadAllText(statePath))
-            ?? throw new UsageException($"--resume {dir}: state.json is empty");
+            ?? throw new CliException($"--resume {dir}: state.json is empty");
     }
 }

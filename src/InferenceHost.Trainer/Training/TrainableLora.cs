@@ -1,3 +1,4 @@
+using InferenceHost.CommandLine;
 using InferenceHost.Model.Llama;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -35,7 +36,7 @@ public sealed class TrainableLora : ILinearDelta, IDisposable
 
         if (modules.Count == 0)
         {
-            throw new UsageException("the LoRA targets select no module of this model");
+            throw new CliException("the LoRA targets select no module of this model");
         }
     }
 
@@ -124,10 +125,10 @@ public sealed class TrainableSoftPrompt : IDisposable
         switch (init)
         {
             case PromptInit.Text:
-                var ids = tokenizer.Encode(initText ?? throw new UsageException("--prompt-init text needs --prompt-init-text"), addSpecialTokens: false);
+                var ids = tokenizer.Encode(initText ?? throw new CliException("--prompt-init text needs --prompt-init-text"), addSpecialTokens: false);
                 if (ids.Count == 0)
                 {
-                    throw new UsageException("--prompt-init-text encodes to no tokens");
+                    throw new CliException("--prompt-init-text encodes to no tokens");
                 }
 
                 var picked = Enumerable.Range(0, virtualTokens).Select(i => (long)ids[i % ids.Count]).ToArray();

@@ -1,3 +1,4 @@
+using InferenceHost.CommandLine;
 using InferenceHost.Adapters;
 using InferenceHost.Model.Checkpoints;
 

@@ -1,3 +1,4 @@
+using InferenceHost.CommandLine;
 using static TorchSharp.torch;
 
 namespace InferenceHost.Cli;

@@ -1,3 +1,4 @@
+using InferenceHost.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using InferenceHost.Adapters;

@@ -1,3 +1,4 @@
+using InferenceHost.CommandLine;
 namespace InferenceHost.Cli;
 
 /// <summary>

@@ -1,3 +1,4 @@
+using InferenceHost.CommandLine;
 using InferenceHost.Adapters.Peft;
 using InferenceHost.Model.Checkpoints;
 using InferenceHost.Model.Llama;

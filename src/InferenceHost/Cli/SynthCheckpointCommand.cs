@@ -1,3 +1,4 @@
+using InferenceHost.CommandLine;
 using InferenceHost.Model.Checkpoints;
 
 namespace InferenceHost.Cli;

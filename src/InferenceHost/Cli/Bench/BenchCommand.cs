@@ -1,3 +1,4 @@
+using InferenceHost.CommandLine;
 using System.Diagnostics;
 using InferenceHost.Engine.Generation;
 using InferenceHost.Model;

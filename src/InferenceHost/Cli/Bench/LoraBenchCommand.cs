@@ -1,3 +1,4 @@
+using InferenceHost.CommandLine;
 using System.Diagnostics;
 using InferenceHost.Adapters;
 using InferenceHost.Adapters.Peft;

@@ -1,8 +1,9 @@
-namespace InferenceHost.Cli;
+namespace InferenceHost.CommandLine;
 
 /// <summary>
-/// A small parser for <c>--name value</c> / <c>--flag</c> options. Unknown options and missing values are
-/// errors naming the option, so a typo never silently changes what runs.
+/// A small parser for <c>--name value</c> / <c>--flag</c> options, shared (as a linked source file) by the
+/// server's and the trainer's command lines. Unknown options and missing values are errors naming the
+/// option, so a typo never silently changes what runs.
 /// </summary>
 public sealed class CliArgs
 {
@@ -70,6 +71,9 @@ public sealed class CliArgs
 
     public double Double(string name, double fallback) =>
         Number(name, fallback, (string s, out double d) => double.TryParse(s, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out d));
+
+    public IReadOnlyList<string> List(string name, string fallback) =>
+        (Get(name) ?? fallback).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     public long? Long(string name) => Get(name) is { } s ? (long.TryParse(s, out var v) ? v : throw new CliException($"--{name}: '{s}' is not an integer")) : null;
 
