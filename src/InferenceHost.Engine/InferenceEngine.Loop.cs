@@ -97,7 +97,6 @@ public sealed partial class InferenceEngine
         {
             // Merged → unmerged: base weights back, running requests move onto slots.
             var clock = Stopwatch.StartNew();
-            var from = merger.MergedKey;
             merger.Restore();
             foreach (var job in running)
             {
@@ -107,9 +106,7 @@ public sealed partial class InferenceEngine
             mergedMode = false;
             modes.Record("merged", "unmerged", reason, clock.Elapsed);
             Stats.MergedSwitch(clock.Elapsed);
-            Stats.Mode = "unmerged";
-            Stats.MergedKey = null;
-            _ = from;
+            Stats.MergedKey = null; // Record sets Stats.Mode
             return;
         }
 
@@ -362,7 +359,7 @@ public sealed partial class InferenceEngine
             return null;
         }
 
-        var selections = rows.Select(r => (IReadOnlyList<SlotWeight>?)r.AdapterSelection as IReadOnlyList<SlotWeight> ?? []).ToList();
+        var selections = rows.Select(r => r.AdapterSelection as IReadOnlyList<SlotWeight> ?? []).ToList();
         return new LoraBatchDelta(buffers, selections, model.Model.Device);
     }
 
