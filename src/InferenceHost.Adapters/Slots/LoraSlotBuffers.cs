@@ -5,8 +5,10 @@ namespace InferenceHost.Adapters.Slots;
 
 /// <summary>
 /// The device side of the slots: for every adaptable linear, preallocated stacked buffers
-/// A [slots, maxRank, in] and B [slots, out, maxRank] in the compute dtype. Making an adapter resident
-/// is a copy into one slot's rows; the model's graph never changes. Owns the buffers.
+/// A [slots, maxRank, in] and Bᵀ [slots, maxRank, out] in the compute dtype (B is kept transposed so the
+/// ranks of several slots concatenate into one [k·r, out] matrix without a copy-transposing step). Making
+/// an adapter resident is a copy into one slot's rows, with the rows past its rank zeroed, so a slot can
+/// be read at any width ≥ its rank; the model's graph never changes. Owns the buffers.
 /// </summary>
 public sealed class LoraSlotBuffers : IDisposable
 {
@@ -19,13 +21,14 @@ public sealed class LoraSlotBuffers : IDisposable
     {
         Slots = slots;
         MaxRank = maxRank;
+        DType = model.DType;
         foreach (var linear in model.Linears.Where(l => kinds.Contains(l.Site.Kind)))
         {
             var w = linear.Weight; // [out, in]
             siteIndex[linear.Site] = siteIndex.Count;
             buffers[linear.Site] = (
                 zeros(slots, maxRank, w.shape[1], dtype: w.dtype, device: w.device),
-                zeros(slots, w.shape[0], maxRank, dtype: w.dtype, device: w.device));
+                zeros(slots, maxRank, w.shape[0], dtype: w.dtype, device: w.device));
         }
 
         ranks = new int[slots, siteIndex.Count];
@@ -35,6 +38,9 @@ public sealed class LoraSlotBuffers : IDisposable
     public int Slots { get; }
 
     public int MaxRank { get; }
+
+    /// <summary>The buffers' element type (the model's compute dtype).</summary>
+    public ScalarType DType { get; }
 
     public IReadOnlyCollection<LinearSite> Sites => buffers.Keys;
 
@@ -57,10 +63,12 @@ public sealed class LoraSlotBuffers : IDisposable
         foreach (var (site, (a, b)) in buffers)
         {
             var i = siteIndex[site];
+            a[slot].zero_();
+            b[slot].zero_();
             if (adapter.Modules.TryGetValue(site, out var m))
             {
                 a[slot].narrow(0, 0, m.Rank).copy_(m.A); // [r, in]
-                b[slot].narrow(1, 0, m.Rank).copy_(m.B); // [out, r]
+                b[slot].narrow(0, 0, m.Rank).copy_(m.B.t()); // [r, out]
                 ranks[slot, i] = m.Rank;
                 scales[slot, i] = m.Scale;
             }
@@ -71,8 +79,8 @@ public sealed class LoraSlotBuffers : IDisposable
         }
     }
 
-    /// <summary>Slot <paramref name="slot"/>'s matrices at <paramref name="site"/>, narrowed to its rank; null if it has none there.</summary>
-    public (Tensor A, Tensor B, double Scale)? Get(int slot, LinearSite site)
+    /// <summary>Slot <paramref name="slot"/>'s matrices at <paramref name="site"/>, A [r, in] and Bᵀ [r, out] narrowed to its rank; null if it has none there.</summary>
+    public (Tensor A, Tensor Bt, double Scale)? Get(int slot, LinearSite site)
     {
         if (!siteIndex.TryGetValue(site, out var i) || ranks[slot, i] == 0)
         {
@@ -81,8 +89,15 @@ public sealed class LoraSlotBuffers : IDisposable
 
         var r = ranks[slot, i];
         var (a, b) = buffers[site];
-        return (a[slot].narrow(0, 0, r), b[slot].narrow(1, 0, r), scales[slot, i]);
+        return (a[slot].narrow(0, 0, r), b[slot].narrow(0, 0, r), scales[slot, i]);
     }
+
+    /// <summary>The whole stacked buffers at <paramref name="site"/> (A [slots, maxRank, in], Bᵀ [slots, maxRank, out]); null if the server keeps no slots there.</summary>
+    public (Tensor A, Tensor Bt)? Stacked(LinearSite site) => buffers.TryGetValue(site, out var ab) ? ab : null;
+
+    /// <summary>The rank slot <paramref name="slot"/> has at <paramref name="site"/> (0 = nothing there) and its scale.</summary>
+    public (int Rank, double Scale) RankAndScale(int slot, LinearSite site) =>
+        siteIndex.TryGetValue(site, out var i) ? (ranks[slot, i], scales[slot, i]) : (0, 0);
 
     public void Dispose()
     {
