@@ -48,15 +48,16 @@ public sealed record EngineOptions
 }
 
 /// <summary>
-/// Auto mode's thresholds: over the last <see cref="Window"/> requests, switch to merged when one LoRA
-/// combination has at least <see cref="EnterMergedShare"/> of them, back to unmerged when its share
-/// falls below <see cref="ExitMergedShare"/>; no switch within <see cref="MinDwell"/> of the last one.
+/// Auto mode's thresholds: over the requests in the engine (when at least <see cref="MinSamples"/>),
+/// else over the last <see cref="Window"/> submissions, switch to merged when one LoRA combination has
+/// at least <see cref="EnterMergedShare"/> of them, back to unmerged when its share falls below
+/// <see cref="ExitMergedShare"/>; no switch within <see cref="MinDwell"/> of the last one.
 /// </summary>
 public sealed record AutoModePolicy
 {
-    public int Window { get; init; } = 32;
+    public int Window { get; init; } = 16;
 
-    public int MinSamples { get; init; } = 8;
+    public int MinSamples { get; init; } = 4;
 
     public double EnterMergedShare { get; init; } = 0.9;
 

@@ -87,7 +87,7 @@ public sealed partial class InferenceEngine
 
     private void SwitchModeIfDue()
     {
-        var wantMerged = modes.WantMerged(out var reason);
+        var wantMerged = modes.WantMerged(running.Concat(waiting).Select(j => j.LoraKey).ToList(), out var reason);
         if (wantMerged == mergedMode)
         {
             return;

@@ -1,10 +1,12 @@
 namespace InferenceHost.Engine;
 
 /// <summary>
-/// Decides the effective LoRA mode. Fixed modes never change; auto mode watches the LoRA combination
-/// of the last <see cref="AutoModePolicy.Window"/> submissions and wants merged while one combination
-/// holds at least EnterMergedShare of them, unmerged once it falls below ExitMergedShare (hysteresis),
-/// never switching twice within MinDwell.
+/// Decides the effective LoRA mode. Fixed modes never change. Auto mode looks at LoRA combinations in two
+/// places: the requests in the engine now (running and waiting), when there are at least MinSamples of
+/// them, so a change of traffic is seen as soon as it reaches the queue; otherwise (light load) the last
+/// <see cref="AutoModePolicy.Window"/> submissions. It wants merged while one combination holds at least
+/// EnterMergedShare of them, unmerged once it falls below ExitMergedShare (hysteresis), never switching
+/// twice within MinDwell.
 /// </summary>
 internal sealed class ModeController
 {
@@ -52,7 +54,8 @@ internal sealed class ModeController
         }
     }
 
-    public bool WantMerged(out string reason)
+    /// <param name="demand">The LoRA combination of every request in the engine (running and waiting).</param>
+    public bool WantMerged(IReadOnlyCollection<string> demand, out string reason)
     {
         reason = string.Empty;
         if (options.Mode != LoraMode.Auto)
@@ -64,24 +67,32 @@ internal sealed class ModeController
         lock (gate)
         {
             var policy = options.Auto;
-            if (window.Count < policy.MinSamples || DateTimeOffset.UtcNow - lastSwitch < policy.MinDwell)
+            if (DateTimeOffset.UtcNow - lastSwitch < policy.MinDwell)
             {
                 return wantMerged;
             }
 
-            var top = window.GroupBy(k => k).OrderByDescending(g => g.Count()).First();
-            var share = (double)top.Count() / window.Count;
+            var (keys, what) = demand.Count >= policy.MinSamples
+                ? (demand, $"the {demand.Count} requests in the engine")
+                : ((IReadOnlyCollection<string>)window, $"the last {window.Count} requests");
+            if (keys.Count < policy.MinSamples)
+            {
+                return wantMerged;
+            }
+
+            var top = keys.GroupBy(k => k).OrderByDescending(g => g.Count()).First();
+            var share = (double)top.Count() / keys.Count;
             var label = top.Key.Length == 0 ? "the base model" : top.Key;
             if (!wantMerged && share >= policy.EnterMergedShare)
             {
                 wantMerged = true;
                 DominantKey = top.Key;
-                reason = $"{label} has {share:P0} of the last {window.Count} requests (≥ {policy.EnterMergedShare:P0})";
+                reason = $"{label} has {share:P0} of {what} (≥ {policy.EnterMergedShare:P0})";
             }
             else if (wantMerged && share < policy.ExitMergedShare)
             {
                 wantMerged = false;
-                reason = $"the most used combination ({label}) fell to {share:P0} of the last {window.Count} requests (< {policy.ExitMergedShare:P0})";
+                reason = $"the most used combination ({label}) has {share:P0} of {what} (< {policy.ExitMergedShare:P0})";
             }
 
             return wantMerged;

@@ -65,7 +65,36 @@ public sealed class EngineSchedulingTests : IClassFixture<FixtureModels>
         Assert.Equal("unmerged", engine.Stats.Mode);
         var history = engine.ModeHistory;
         Assert.Contains(history, h => h.To == "merged" && h.Reason.Contains("lora-qv"));
-        Assert.Contains(history, h => h.To == "unmerged" && h.Reason.Contains("fell to"));
+        Assert.Contains(history, h => h.To == "unmerged" && h.Reason.Contains("(< 60 %)"));
+    }
+
+    [Fact]
+    public async Task Auto_mode_leaves_merged_once_the_requests_in_the_engine_mix_though_recent_submissions_do_not()
+    {
+        var f = TestFixtures.Goldens.Fixtures.Single(x => x.Model == "tiny-llama");
+        var policy = new AutoModePolicy { Window = 64, MinSamples = 4, MinDwell = TimeSpan.Zero };
+        using var engine = Engine(LoraMode.Auto, rows: 8, slots: 4, turn: TimeSpan.FromMilliseconds(50), policy);
+        var qv = f.Cases.Where(c => c.Adapter == "lora-qv").ToList();
+        for (var submitted = 0; submitted < 16;)
+        {
+            foreach (var c in qv)
+            {
+                await Run(engine, f, c);
+                submitted++;
+            }
+        }
+
+        Assert.Equal("merged", engine.Stats.Mode);
+
+        // At most 8 mixed requests after ≥ 16 of lora-qv: the window still gives lora-qv ≥ 60 %, so only
+        // the look at the requests in the engine can see that merged mode now serves a minority.
+        var mixed = f.Cases.Where(c => c.Adapter is not null and not "lora-qv")
+            .GroupBy(c => c.Adapter).SelectMany(g => g.Select((c, i) => (c, i))).OrderBy(x => x.i).Select(x => x.c) // round robin over adapters
+            .Take(8).ToList();
+        Assert.True(mixed.Select(c => c.Adapter).Distinct().Count() >= 2 && mixed.Count >= 4, "the fixture needs mixed cases");
+        await Task.WhenAll(mixed.Select(c => Run(engine, f, c)));
+
+        Assert.Contains(engine.ModeHistory, h => h.To == "unmerged" && h.Reason.Contains("requests in the engine"));
     }
 
     [Fact]
@@ -158,14 +187,14 @@ public sealed class EngineSchedulingTests : IClassFixture<FixtureModels>
         Assert.True(c.Greedy.SequenceEqual(r.TokenIds), $"{c}: other tokens");
     }
 
-    private InferenceEngine Engine(LoraMode mode, int rows, int slots, TimeSpan turn) =>
+    private InferenceEngine Engine(LoraMode mode, int rows, int slots, TimeSpan turn, AutoModePolicy? policy = null) =>
         new(models.Get("tiny-llama"), new EngineOptions
         {
             Mode = mode,
             MaxBatchSize = rows,
             MaxLoraSlots = slots,
             MergedTurn = turn,
-            Auto = new AutoModePolicy { Window = 8, MinSamples = 4, MinDwell = TimeSpan.Zero },
+            Auto = policy ?? new AutoModePolicy { Window = 8, MinSamples = 4, MinDwell = TimeSpan.Zero },
         }, Registry("tiny-llama"));
 
     private static AdapterRegistry Registry(string fixture)

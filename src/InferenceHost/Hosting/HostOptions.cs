@@ -64,10 +64,10 @@ public sealed class LoraOptions
 public sealed class AutoLoraOptions
 {
     [Range(2, 100_000)]
-    public int Window { get; set; } = 32;
+    public int Window { get; set; } = 16;
 
     [Range(1, 100_000)]
-    public int MinSamples { get; set; } = 8;
+    public int MinSamples { get; set; } = 4;
 
     [Range(0.0, 1.0)]
     public double EnterMergedShare { get; set; } = 0.9;
