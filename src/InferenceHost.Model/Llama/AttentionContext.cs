@@ -20,6 +20,9 @@ internal sealed class AttentionContext
 
     public Tensor? CacheRows { get; init; } // [B] int64
 
+    /// <summary>When the batch's cache rows are consecutive (row b is CacheRowStart + b), a view replaces the gather.</summary>
+    public long? CacheRowStart { get; init; }
+
     public Tensor? WriteSource { get; init; } // [N] int64: flat index b*T+t of each valid token
 
     public Tensor? WriteRows { get; init; } // [N] int64: its cache row
@@ -72,6 +75,7 @@ internal sealed class AttentionContext
             Mask = mask.view(b, 1, 1, t, keyLength),
             Cache = batch.Cache,
             CacheRows = tensor(batch.CacheRows!, dtype: ScalarType.Int64).to(device),
+            CacheRowStart = batch.CacheRows!.Select((r, i) => r - i).Distinct().Count() == 1 ? batch.CacheRows![0] : null,
             WriteSource = tensor(source.ToArray(), dtype: ScalarType.Int64).to(device),
             WriteRows = tensor(rows.ToArray(), dtype: ScalarType.Int64).to(device),
             WritePositions = tensor(pos.ToArray(), dtype: ScalarType.Int64).to(device),

@@ -53,8 +53,8 @@ public sealed class LlamaAttention : nn.Module
             var flatV = v.reshape(b * t, kvHeads, headDim).index_select(0, ctx.WriteSource!); // [N, KV, D]
             kc.index_put_(flatK, TensorIndex.Tensor(ctx.WriteRows!), TensorIndex.Tensor(ctx.WritePositions!));
             vc.index_put_(flatV, TensorIndex.Tensor(ctx.WriteRows!), TensorIndex.Tensor(ctx.WritePositions!));
-            keys = kc.index_select(0, ctx.CacheRows!).narrow(1, 0, ctx.KeyLength).permute(0, 2, 1, 3); // [B, KV, Lk, D]
-            values = vc.index_select(0, ctx.CacheRows!).narrow(1, 0, ctx.KeyLength).permute(0, 2, 1, 3); // [B, KV, Lk, D]
+            keys = Rows(kc, ctx).permute(0, 2, 1, 3); // [B, KV, Lk, D]
+            values = Rows(vc, ctx).permute(0, 2, 1, 3); // [B, KV, Lk, D]
         }
         else
         {
@@ -73,5 +73,18 @@ public sealed class LlamaAttention : nn.Module
         var attended = matmul(probs.view(b, kvHeads, groups * t, ctx.KeyLength), values); // [B, KV, G*T, D]
         var merged = attended.view(b, kvHeads, groups, t, headDim).permute(0, 3, 1, 2, 4).reshape(b, t, heads * headDim); // [B, T, H*D]
         return o_proj.Forward(merged, delta).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The batch's cache rows up to the key length, [B, Lk, KV, D]: a view when the rows are consecutive,
+    /// else a gather of only the first Lk positions (gathering whole rows would copy the full preallocated
+    /// length, 2048 positions for TinyLlama, every layer of every step).
+    /// </summary>
+    private static Tensor Rows(Tensor cache, AttentionContext ctx)
+    {
+        var used = cache.narrow(1, 0, ctx.KeyLength); // [rows, Lk, KV, D]
+        return ctx.CacheRowStart is { } start
+            ? used.narrow(0, start, ctx.CacheRows!.shape[0])
+            : used.index_select(0, ctx.CacheRows!);
     }
 }
