@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using InferenceHost.Engine;
 
 namespace InferenceHost.Hosting;
 
@@ -33,18 +34,24 @@ public sealed class AdaptersOptions
         (AllowedRoots.Count == 0 ? [Directory] : AllowedRoots).Select(PathGuard.Canonical).ToArray();
 }
 
+/// <summary>The engine's own defaults: the options below that the engine consumes default to these, so each value is written once.</summary>
+internal static class EngineDefaults
+{
+    public static readonly EngineOptions Value = new();
+}
+
 /// <summary><c>Lora</c>: how LoRA deltas are applied and how many stay resident.</summary>
 public sealed class LoraOptions
 {
     public const string Section = "Lora";
 
-    public string Mode { get; set; } = "unmerged";
+    public string Mode { get; set; } = EngineDefaults.Value.Mode.ToString().ToLowerInvariant();
 
     [Range(1, 1024)]
-    public int MaxSlots { get; set; } = 8;
+    public int MaxSlots { get; set; } = EngineDefaults.Value.MaxLoraSlots;
 
     [Range(1, 4096)]
-    public int MaxRank { get; set; } = 64;
+    public int MaxRank { get; set; } = EngineDefaults.Value.MaxLoraRank;
 
     /// <summary>LoRA CPU copies kept in memory; beyond it the least recently used reload from disk.</summary>
     [Range(1, 100_000)]
@@ -55,7 +62,7 @@ public sealed class LoraOptions
 
     /// <summary>Merged mode: how long one combination keeps the weights while others wait.</summary>
     [Range(1, 600_000)]
-    public int MergedTurnMs { get; set; } = 500;
+    public int MergedTurnMs { get; set; } = (int)EngineDefaults.Value.MergedTurn.TotalMilliseconds;
 
     public AutoLoraOptions Auto { get; set; } = new();
 }
@@ -64,19 +71,19 @@ public sealed class LoraOptions
 public sealed class AutoLoraOptions
 {
     [Range(2, 100_000)]
-    public int Window { get; set; } = 16;
+    public int Window { get; set; } = EngineDefaults.Value.Auto.Window;
 
     [Range(1, 100_000)]
-    public int MinSamples { get; set; } = 4;
+    public int MinSamples { get; set; } = EngineDefaults.Value.Auto.MinSamples;
 
     [Range(0.0, 1.0)]
-    public double EnterMergedShare { get; set; } = 0.9;
+    public double EnterMergedShare { get; set; } = EngineDefaults.Value.Auto.EnterMergedShare;
 
     [Range(0.0, 1.0)]
-    public double ExitMergedShare { get; set; } = 0.6;
+    public double ExitMergedShare { get; set; } = EngineDefaults.Value.Auto.ExitMergedShare;
 
     [Range(0.0, 3600.0)]
-    public double MinDwellSeconds { get; set; } = 2;
+    public double MinDwellSeconds { get; set; } = EngineDefaults.Value.Auto.MinDwell.TotalSeconds;
 }
 
 /// <summary><c>Engine</c>: batching and queue limits.</summary>
@@ -85,17 +92,17 @@ public sealed class EngineHostOptions
     public const string Section = "Engine";
 
     [Range(1, 4096)]
-    public int MaxBatchSize { get; set; } = 16;
+    public int MaxBatchSize { get; set; } = EngineDefaults.Value.MaxBatchSize;
 
     /// <summary>0 = the model's max positions.</summary>
     [Range(0, 1 << 20)]
-    public int MaxSequenceLength { get; set; }
+    public int MaxSequenceLength { get; set; } = EngineDefaults.Value.MaxSequenceLength;
 
     [Range(1, 1 << 20)]
-    public int MaxQueuedRequests { get; set; } = 256;
+    public int MaxQueuedRequests { get; set; } = EngineDefaults.Value.MaxQueuedRequests;
 
     [Range(1, 1 << 20)]
-    public int MaxPrefillTokensPerStep { get; set; } = 512;
+    public int MaxPrefillTokensPerStep { get; set; } = EngineDefaults.Value.MaxPrefillTokensPerStep;
 }
 
 /// <summary><c>Auth</c>: bearer keys; none configured = open server.</summary>
