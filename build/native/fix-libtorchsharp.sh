@@ -35,9 +35,17 @@ die() { echo "fix-libtorchsharp: error: $*" >&2; exit 1; }
 ensure_tool() { # ensure_tool COMMAND DEBIAN_PACKAGE
   command -v "$1" >/dev/null 2>&1 && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "fix-libtorchsharp: installing $2 (needed to make TorchSharp load on this system's C++ runtime)" >&2
-    (apt-get install -y -q "$2" >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q "$2" >/dev/null; }) \
-      || die "could not install $2; install it by hand (apt-get install $2) and build again"
+    # Parallel project builds (and other checkouts on the same machine) all get here at once: install under
+    # one machine-wide lock, re-check once it is held, and let apt wait for dpkg's own lock too.
+    local lock="${TMPDIR:-/tmp}/inferencehost-install-$2.lock"
+    (
+      flock -w 900 8 || die "timed out waiting for another build to install $2 (lock $lock)"
+      command -v "$1" >/dev/null 2>&1 && exit 0
+      echo "fix-libtorchsharp: installing $2 (needed to make TorchSharp load on this system's C++ runtime)" >&2
+      apt=(apt-get -y -q -o DPkg::Lock::Timeout=600)
+      ("${apt[@]}" install "$2" >/dev/null 2>&1 || { "${apt[@]}" update >/dev/null 2>&1 && "${apt[@]}" install "$2" >/dev/null; }) \
+        || die "could not install $2; install it by hand (apt-get install $2) and build again"
+    ) 8>"$lock" || exit 1
     command -v "$1" >/dev/null 2>&1 || die "$2 installed but $1 is still not on PATH"
   else
     die "$1 is required to make TorchSharp load on this system (its libstdc++ lacks GLIBCXX_3.4.32); install the '$2' package and build again"
