@@ -34,6 +34,9 @@ public abstract class Adapter : IDisposable
     public abstract void Dispose();
 }
 
+/// <summary>One LoRA a request uses, with its weight (LoRAs in one request are summed with these weights).</summary>
+public readonly record struct LoraUse(LoraAdapter Adapter, double Weight);
+
 /// <summary>LoRA matrices for one linear module: delta = Scale · B·A.</summary>
 public sealed record LoraModule(Tensor A, Tensor B, int Rank, double Scale); // A [r, in], B [out, r]
 

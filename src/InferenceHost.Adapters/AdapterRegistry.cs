@@ -20,16 +20,19 @@ public sealed class AdapterRegistry : IDisposable
     private readonly string? baseModelName;
     private readonly int capacity;
     private readonly int maxRank;
+    private readonly TorchSharp.torch.ScalarType computeDType;
     private readonly Dictionary<string, Entry> entries = new(StringComparer.Ordinal);
     private long clock;
 
-    public AdapterRegistry(LlamaConfig baseConfig, string? baseModelName, int capacity, int maxRank)
+    /// <param name="computeDType">The server's compute dtype: adapters whose values or deltas would overflow it are refused.</param>
+    public AdapterRegistry(LlamaConfig baseConfig, string? baseModelName, int capacity, int maxRank, TorchSharp.torch.ScalarType computeDType = TorchSharp.torch.ScalarType.Float32)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         this.baseConfig = baseConfig;
         this.baseModelName = baseModelName;
         this.capacity = capacity;
         this.maxRank = maxRank;
+        this.computeDType = computeDType;
     }
 
     public event Action<string>? Warning;
@@ -78,7 +81,7 @@ public sealed class AdapterRegistry : IDisposable
             throw new AdapterException(name, "name", "must be a non-empty name without path separators");
         }
 
-        var adapter = PeftAdapterLoader.Load(name, directory, baseConfig, baseModelName, maxRank);
+        var adapter = PeftAdapterLoader.Load(name, directory, baseConfig, baseModelName, maxRank, computeDType);
         foreach (var w in adapter.Warnings)
         {
             Warning?.Invoke(w);
@@ -167,7 +170,7 @@ public sealed class AdapterRegistry : IDisposable
         }
 
         // Cold load outside the lock: disk I/O must not block other lookups.
-        var loaded = PeftAdapterLoader.Load(name, entry.Directory, baseConfig, baseModelName, maxRank);
+        var loaded = PeftAdapterLoader.Load(name, entry.Directory, baseConfig, baseModelName, maxRank, computeDType);
         lock (gate)
         {
             if (!entries.TryGetValue(name, out var current) || current != entry)

@@ -63,6 +63,10 @@ public sealed class LoraBatchDelta : ILinearDelta
 
     public bool IsEmpty => slots.Length == 0;
 
+    /// <summary>One slot with one weight on every row, whatever the batch size (evaluation, benchmarks).</summary>
+    public static LoraBatchDelta ForAll(LoraSlotBuffers buffers, int slot, double weight = 1.0) =>
+        new(buffers, [[new SlotWeight(slot, weight)]], buffers.Device);
+
     public Tensor Apply(LinearSite site, Tensor x, Tensor y)
     {
         if (slots.Length == 0)
@@ -86,7 +90,7 @@ public sealed class LoraBatchDelta : ILinearDelta
         }
 
         using var scope = NewDisposeScope();
-        y.add_(matmul(matmul(x, m.A.t()), m.Bt), alpha: m.Scale * weights[0, 0]); // [B, T, out]
+        y.add_(LoraMath.Product(x, m.A, m.Bt), alpha: m.Scale * weights[0, 0]); // [B, T, out]
         return y;
     }
 
@@ -169,7 +173,7 @@ public sealed class LoraBatchDelta : ILinearDelta
 
             using var scope = NewDisposeScope();
             var xs = x.index_select(0, g.Rows); // [n, T, in]
-            var delta = matmul(matmul(xs, m.A.t()), m.Bt); // [n, T, out]
+            var delta = LoraMath.Product(xs, m.A, m.Bt); // [n, T, out]
             var w = g.Weights * m.Scale; // [n, 1, 1]
             y.index_add_(0, g.Rows, delta * w, 1);
         }

@@ -4,10 +4,11 @@ using static TorchSharp.torch;
 namespace InferenceHost.Adapters;
 
 /// <summary>
-/// Merged mode: adds one LoRA combination into the base weights (W += Σ weight · scale · B·A, with
-/// addmm_ so B·A is never materialized), and restores the base exactly from pristine copies of the
-/// touched matrices — after any number of switches the weights equal the originals bit for bit.
-/// Checks for non-finite results as PEFT's safe_merge does (by bounding the delta, see CheckBounded). Owns the pristine copies.
+/// Merged mode: adds one LoRA combination into the base weights (W += Σ weight · scale · B·A, through
+/// <see cref="LoraMath.MergeInto"/>), and restores the base exactly from pristine copies of the touched
+/// matrices — after any number of switches the weights equal the originals bit for bit. Refuses a merge that
+/// could make weights non-finite, as PEFT's safe_merge does (by bounding the delta, see CheckBounded), leaving
+/// the base untouched. Owns the pristine copies; which combination is merged is the engine's mode state.
 /// </summary>
 public sealed class WeightMerger : IDisposable
 {
@@ -17,12 +18,10 @@ public sealed class WeightMerger : IDisposable
 
     public WeightMerger(LlamaForCausalLM model) => this.model = model;
 
-    /// <summary>The merged combination's key, or null when the weights are the base's.</summary>
-    public string? MergedKey { get; private set; }
-
     public long PristineBytes => pristine.Values.Sum(t => t.NumberOfElements * t.ElementSize);
 
-    public void Merge(string key, IReadOnlyList<(LoraAdapter Adapter, double Weight)> loras)
+    /// <summary>Restores the base, then merges <paramref name="loras"/> (none = the base alone).</summary>
+    public void Merge(IReadOnlyList<LoraUse> loras)
     {
         Restore();
         CheckBounded(loras);
@@ -40,28 +39,25 @@ public sealed class WeightMerger : IDisposable
                 dirty.Add(site);
                 using var a = m.A.to(w.dtype, w.device);
                 using var b = m.B.to(w.dtype, w.device);
-                w.addmm_(b, a, beta: 1, alpha: (float)(m.Scale * weight));
+                LoraMath.MergeInto(w, a, b, m.Scale * weight);
             }
         }
-
-        MergedKey = key;
     }
 
     /// <summary>
     /// PEFT's safe_merge refuses a merge that makes weights non-finite. Checking every merged weight costs far
-    /// more than the merge (a full pass, 50x the addmm_ here); instead this bounds the delta from the small
-    /// factors: |Δᵢⱼ| ≤ Σ |weight·scale| · r · max|B| · max|A|. A and B were checked finite at load, so a bound
-    /// far below the dtype's range proves the merged weights stay finite.
+    /// more than the merge (a full pass, 50x the merge itself); instead this bounds the delta from the small
+    /// factors (<see cref="LoraMath.DeltaBound"/>). A and B were checked finite at load, so a bound far below the
+    /// dtype's range proves the merged weights stay finite.
     /// </summary>
-    private static void CheckBounded(IReadOnlyList<(LoraAdapter Adapter, double Weight)> loras)
+    private static void CheckBounded(IReadOnlyList<LoraUse> loras)
     {
         var bounds = new Dictionary<LinearSite, double>();
         foreach (var (adapter, weight) in loras)
         {
             foreach (var (site, m) in adapter.Modules)
             {
-                var bound = Math.Abs(weight * m.Scale) * m.Rank * m.B.abs().max().item<float>() * m.A.abs().max().item<float>();
-                bounds[site] = bounds.GetValueOrDefault(site) + bound;
+                bounds[site] = bounds.GetValueOrDefault(site) + LoraMath.DeltaBound(m.A, m.B, m.Rank, weight * m.Scale);
                 if (!double.IsFinite(bounds[site]) || bounds[site] > 1e30)
                 {
                     throw new AdapterException(string.Join("+", loras.Select(l => l.Adapter.Name)), site.ModulePath,
@@ -81,7 +77,6 @@ public sealed class WeightMerger : IDisposable
         }
 
         dirty.Clear();
-        MergedKey = null;
     }
 
     public void Dispose()

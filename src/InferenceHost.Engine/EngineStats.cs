@@ -3,15 +3,18 @@ namespace InferenceHost.Engine;
 /// <summary>A change of LoRA mode and why it happened (auto mode's decisions are observable here).</summary>
 public sealed record ModeSwitch(DateTimeOffset At, string From, string To, string Reason, TimeSpan Duration);
 
-/// <summary>Counters and gauges the engine keeps for telemetry; read from any thread.</summary>
+/// <summary>Counters and gauges the engine keeps for telemetry; read from any thread. The mode is read from its owner.</summary>
 public sealed class EngineStats
 {
+    private readonly ModeController modes;
     private long mergedSwitches;
     private long mergedSwitchTicks;
     private long slotHits;
     private long slotMisses;
     private long steps;
     private long generatedTokens;
+
+    internal EngineStats(ModeController modes) => this.modes = modes;
 
     public long MergedSwitches => Interlocked.Read(ref mergedSwitches);
 
@@ -37,9 +40,9 @@ public sealed class EngineStats
     public long LiveTensors { get; internal set; }
 
     /// <summary>"unmerged", or "merged" (with the merged combination in <see cref="MergedKey"/>).</summary>
-    public string Mode { get; internal set; } = "unmerged";
+    public string Mode => modes.Current.Effective;
 
-    public string? MergedKey { get; internal set; }
+    public string? MergedKey => modes.Current.MergedKey;
 
     internal void MergedSwitch(TimeSpan took)
     {

@@ -18,10 +18,18 @@ public sealed record GenerationRequest
     /// <summary>Cancelling ends the request at the next step boundary and frees its row.</summary>
     public CancellationToken Cancellation { get; init; }
 
-    /// <summary>Refuse to start and stop generating after this instant (per-request deadline).</summary>
+    /// <summary>Refuse to start and stop generating after this instant (per-request deadline); ends with <see cref="FinishReason.Deadline"/>.</summary>
     public DateTimeOffset? Deadline { get; init; }
+
+    /// <summary>Record the top-5 logits of the first generated position (conformance checks); off on the serving path.</summary>
+    public bool RecordFirstStepTopLogits { get; init; }
 }
 
+/// <summary>
+/// A finished request. A request that failed has <see cref="FinishReason.Error"/> and <see cref="Error"/>
+/// (a <see cref="RequestFailedException"/>, or the adapter error that stopped it): failures are results, so
+/// a caller streaming several choices can end the failed one and go on with the rest.
+/// </summary>
 public sealed record GenerationResult(
     IReadOnlyList<int> PromptIds,
     IReadOnlyList<int> TokenIds,
@@ -31,7 +39,9 @@ public sealed record GenerationResult(
     TimeSpan QueueTime,
     TimeSpan? TimeToFirstToken,
     TimeSpan Total,
-    string Mode);
+    string Mode,
+    IReadOnlyList<PromptLogprob>? PromptLogprobs = null,
+    Exception? Error = null);
 
 /// <summary>A submitted request: its tokens as they come, and its result at the end.</summary>
 public sealed class GenerationHandle
@@ -45,19 +55,4 @@ public sealed class GenerationHandle
     public System.Threading.Channels.ChannelReader<TokenEvent> Tokens { get; }
 
     public Task<GenerationResult> Completion { get; }
-}
-
-/// <summary>The request names an adapter the server does not have.</summary>
-public sealed class UnknownAdapterException(string name, IReadOnlyList<string> known)
-    : Exception($"adapter '{name}' does not exist; available: {(known.Count == 0 ? "(none)" : string.Join(", ", known))}")
-{
-    public string Name { get; } = name;
-
-    public IReadOnlyList<string> Known { get; } = known;
-}
-
-/// <summary>The queue is full; retry after a moment.</summary>
-public sealed class QueueFullException(int limit) : Exception($"the request queue is full ({limit} waiting); retry later")
-{
-    public int Limit { get; } = limit;
 }

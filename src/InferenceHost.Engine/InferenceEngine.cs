@@ -1,8 +1,8 @@
-using System.Diagnostics;
 using System.Threading.Channels;
 using InferenceHost.Adapters;
 using InferenceHost.Adapters.Slots;
 using InferenceHost.Engine.Generation;
+using InferenceHost.Engine.Scheduling;
 using InferenceHost.Model;
 using InferenceHost.Model.Llama;
 
@@ -11,8 +11,9 @@ namespace InferenceHost.Engine;
 /// <summary>
 /// The serving engine: a queue of requests, continuous batching over a fixed set of KV-cache rows
 /// (requests join and leave at step boundaries), chunked prefill, and LoRA application in the
-/// configured mode. One background thread owns the model, cache, slots and merger; callers only
-/// submit and read their request's channel.
+/// configured mode. One background thread owns the model, cache, slots and merger; it asks the
+/// <see cref="Scheduler{T}"/> for a plan each step and carries it out. Callers only submit and read
+/// their request's channel.
 /// </summary>
 public sealed partial class InferenceEngine : IDisposable
 {
@@ -23,13 +24,14 @@ public sealed partial class InferenceEngine : IDisposable
     private readonly SlotTable slots;
     private readonly LoraSlotBuffers buffers;
     private readonly WeightMerger merger;
-    private readonly Channel<Job> incoming = Channel.CreateUnbounded<Job>();
+    private readonly ModeController modes;
+    private readonly Scheduler<Job> scheduler;
+    private readonly Channel<object> incoming = Channel.CreateUnbounded<object>(); // Job, or an Action run on the engine thread
     private readonly List<Job> waiting = [];
     private readonly List<Job> running = [];
     private readonly Stack<int> freeRows;
     private readonly Thread loop;
     private readonly CancellationTokenSource stopping = new();
-    private readonly ModeController modes;
     private int queued;
     private long nextId;
 
@@ -45,22 +47,30 @@ public sealed partial class InferenceEngine : IDisposable
         buffers = new LoraSlotBuffers(model.Model, options.MaxLoraSlots, options.MaxLoraRank, options.LoraTargets.ToHashSet());
         merger = new WeightMerger(model.Model);
         freeRows = new Stack<int>(Enumerable.Range(0, options.MaxBatchSize).Reverse());
-        modes = new ModeController(options, Stats);
+        modes = new ModeController(options);
+        Stats = new EngineStats(modes);
+        scheduler = new Scheduler<Job>(options, modes, slots, (slot, adapter) => buffers.Load(slot, adapter), Stats);
         loop = new Thread(Loop) { IsBackground = true, Name = "inference-engine" };
         loop.Start();
     }
 
     public AdapterRegistry Registry { get; }
 
-    public EngineStats Stats { get; } = new();
+    public EngineStats Stats { get; }
 
     public LoadedModel Model => model;
 
     public int MaxSequenceLength { get; }
 
+    /// <summary>Most requests that may wait at once (prompts × n beyond it can never be accepted).</summary>
+    public int MaxQueuedRequests => options.MaxQueuedRequests;
+
+    /// <summary>The LoRA mode: configured, effective, merged combination, last switch.</summary>
+    public ModeSnapshot Mode => modes.Current;
+
     public IReadOnlyList<ModeSwitch> ModeHistory => modes.History;
 
-    /// <summary>The configured mode (the effective one is <see cref="EngineStats.Mode"/>).</summary>
+    /// <summary>The configured mode (the effective one is in <see cref="Mode"/>).</summary>
     public LoraMode ConfiguredMode => options.Mode;
 
     public AutoModePolicy AutoPolicy => options.Auto;
@@ -81,7 +91,7 @@ public sealed partial class InferenceEngine : IDisposable
     public long KvCacheBytes => cache.Bytes;
 
     /// <summary>
-    /// Queues a request. Throws <see cref="ArgumentException"/> for a bad request (naming the field),
+    /// Queues a request. Throws <see cref="InvalidRequestException"/> for a bad request (naming the field),
     /// <see cref="UnknownAdapterException"/>, or <see cref="QueueFullException"/>.
     /// </summary>
     public GenerationHandle Submit(GenerationRequest request)
@@ -89,7 +99,7 @@ public sealed partial class InferenceEngine : IDisposable
         request.Sampling.Validate();
         if (request.PromptIds.Count == 0)
         {
-            throw new ArgumentException("the prompt has no tokens", "prompt");
+            throw new InvalidRequestException("prompt", "the prompt has no tokens");
         }
 
         var leases = new List<AdapterLease>();
@@ -99,9 +109,8 @@ public sealed partial class InferenceEngine : IDisposable
             var needed = job.Seq.MaxLength;
             if (needed > MaxSequenceLength)
             {
-                throw new ArgumentException(
-                    $"prompt ({request.PromptIds.Count} tokens{(job.Seq.PrefixLength > 0 ? $" + {job.Seq.PrefixLength} soft-prompt tokens" : "")}) plus max_tokens ({request.Sampling.MaxTokens}) is {needed}, more than the context length {MaxSequenceLength}",
-                    "max_tokens");
+                throw new InvalidRequestException("max_tokens",
+                    $"prompt ({request.PromptIds.Count} tokens{(job.Seq.PrefixLength > 0 ? $" + {job.Seq.PrefixLength} soft-prompt tokens" : "")}) plus max_tokens ({request.Sampling.MaxTokens}) is {needed}, more than the context length {MaxSequenceLength}");
             }
 
             if (Interlocked.Increment(ref queued) > options.MaxQueuedRequests)
@@ -111,6 +120,11 @@ public sealed partial class InferenceEngine : IDisposable
             }
 
             modes.Observe(job.LoraKey);
+            if (request.Cancellation.CanBeCanceled)
+            {
+                job.CancellationWake = request.Cancellation.Register(() => Post(() => { })); // an idle engine notices at once
+            }
+
             incoming.Writer.TryWrite(job);
             return new GenerationHandle(job.Out.Reader, job.Done.Task);
         }
@@ -143,13 +157,13 @@ public sealed partial class InferenceEngine : IDisposable
 
     private Job Resolve(GenerationRequest request, List<AdapterLease> leases)
     {
-        var loras = new List<(LoraAdapter, double)>();
+        var loras = new List<LoraUse>();
         SoftPromptAdapter? soft = null;
         foreach (var a in request.Adapters)
         {
             if (!double.IsFinite(a.Weight))
             {
-                throw new ArgumentException($"adapter '{a.Name}': weight must be a finite number", "adapters");
+                throw new InvalidRequestException("adapters", $"adapter '{a.Name}': weight must be a finite number");
             }
 
             var lease = Registry.Acquire(a.Name) ?? throw new UnknownAdapterException(a.Name, Registry.Names);
@@ -157,72 +171,24 @@ public sealed partial class InferenceEngine : IDisposable
             switch (lease.Adapter)
             {
                 case LoraAdapter lora:
-                    loras.Add((lora, a.Weight));
+                    loras.Add(new LoraUse(lora, a.Weight));
                     break;
                 case SoftPromptAdapter sp when soft is null:
                     soft = sp;
                     break;
                 default:
-                    throw new ArgumentException("a request may use at most one soft prompt", "adapters");
+                    throw new InvalidRequestException("adapters", "a request may use at most one soft prompt");
             }
         }
 
         var id = Interlocked.Increment(ref nextId);
-        var seq = new Sequence(id, request.PromptIds, request.Sampling, model.Tokenizer, model.EosIds) { Prefix = soft?.Embeddings };
-        var key = string.Join("+", loras.OrderBy(l => l.Item1.Name, StringComparer.Ordinal).Select(l => $"{l.Item1.Name}*{l.Item2:R}"));
-        return new Job(request, seq, leases, loras, key);
+        var seq = new Sequence(id, request.PromptIds, request.Sampling, model.Tokenizer, model.EosIds)
+        {
+            Prefix = soft?.Embeddings,
+            RecordFirstStepTopLogits = request.RecordFirstStepTopLogits,
+        };
+        return new Job(request, seq, leases, loras);
     }
 
-    private void Post(Action action) => incoming.Writer.TryWrite(new Job(action));
-
-    private sealed class Job
-    {
-        public Job(GenerationRequest request, Sequence seq, List<AdapterLease> leases, List<(LoraAdapter, double)> loras, string key)
-        {
-            Request = request;
-            Seq = seq;
-            Leases = leases;
-            Loras = loras;
-            LoraKey = key;
-        }
-
-        public Job(Action control)
-        {
-            Control = control;
-            Request = null!;
-            Seq = null!;
-            Leases = [];
-            Loras = [];
-            LoraKey = string.Empty;
-        }
-
-        public Action? Control { get; }
-
-        public GenerationRequest Request { get; }
-
-        public Sequence Seq { get; }
-
-        public List<AdapterLease> Leases { get; }
-
-        public List<(LoraAdapter Adapter, double Weight)> Loras { get; }
-
-        /// <summary>The LoRA combination ("" = base weights); merged mode groups requests by it.</summary>
-        public string LoraKey { get; }
-
-        public List<SlotWeight>? Slots { get; set; }
-
-        public int Row { get; set; } = -1;
-
-        public Channel<TokenEvent> Out { get; } = Channel.CreateUnbounded<TokenEvent>(new UnboundedChannelOptions { SingleWriter = true });
-
-        public TaskCompletionSource<GenerationResult> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public Stopwatch Clock { get; } = Stopwatch.StartNew();
-
-        public TimeSpan? Admitted { get; set; }
-
-        public TimeSpan? FirstToken { get; set; }
-
-        public System.Text.StringBuilder Text { get; } = new();
-    }
+    private void Post(Action action) => incoming.Writer.TryWrite(action);
 }

@@ -1,29 +1,43 @@
 namespace InferenceHost.Engine;
 
+/// <summary>The LoRA mode as one value: what is configured, what is in effect, what the weights hold, and the last switch.</summary>
+public sealed record ModeSnapshot(LoraMode Configured, string Effective, string? MergedKey, ModeSwitch? LastSwitch);
+
 /// <summary>
-/// Decides the effective LoRA mode. Fixed modes never change. Auto mode looks at LoRA combinations in two
-/// places: the requests in the engine now (running and waiting), when there are at least MinSamples of
-/// them, so a change of traffic is seen as soon as it reaches the queue; otherwise (light load) the last
+/// The one owner of the engine's LoRA mode: the configured mode, the effective one, the combination merged into
+/// the weights, and the history of switches with their reasons. Everything else (statistics, the API, the
+/// scheduler) reads it here; only the engine thread changes it, after it has changed the weights.
+/// <para>
+/// It also holds auto mode's policy. Fixed modes never change. Auto mode looks at LoRA combinations in two
+/// places: the requests in the engine now (running and waiting), when there are at least MinSamples of them,
+/// so a change of traffic is seen as soon as it reaches the queue; otherwise (light load) the last
 /// <see cref="AutoModePolicy.Window"/> submissions. It wants merged while one combination holds at least
-/// EnterMergedShare of them, unmerged once it falls below ExitMergedShare (hysteresis), never switching
-/// twice within MinDwell.
+/// EnterMergedShare of them, unmerged once it falls below ExitMergedShare (hysteresis), never switching twice
+/// within MinDwell.
+/// </para>
 /// </summary>
 internal sealed class ModeController
 {
     private readonly EngineOptions options;
-    private readonly EngineStats stats;
     private readonly Queue<string> window = new();
     private readonly List<ModeSwitch> history = [];
     private readonly object gate = new();
     private DateTimeOffset lastSwitch = DateTimeOffset.MinValue;
     private bool wantMerged;
+    private volatile ModeSnapshot current;
 
-    public ModeController(EngineOptions options, EngineStats stats)
+    public ModeController(EngineOptions options)
     {
         this.options = options;
-        this.stats = stats;
         wantMerged = options.Mode == LoraMode.Merged;
+        current = new ModeSnapshot(options.Mode, "unmerged", null, null);
     }
+
+    /// <summary>The mode now (any thread).</summary>
+    public ModeSnapshot Current => current;
+
+    /// <summary>The weights hold <see cref="ModeSnapshot.MergedKey"/> ("" = the base alone) and requests are grouped by it.</summary>
+    public bool IsMerged => current.Effective == "merged";
 
     public IReadOnlyList<ModeSwitch> History
     {
@@ -39,7 +53,10 @@ internal sealed class ModeController
     public string? DominantKey { get; private set; }
 
     /// <summary>Auto mode has decided on merged but the engine has not switched yet.</summary>
-    public bool WantsMergedSoon => options.Mode == LoraMode.Auto && wantMerged && stats.Mode != "merged";
+    public bool WantsMergedSoon => options.Mode == LoraMode.Auto && wantMerged && !IsMerged;
+
+    /// <summary>When a decision may next change (auto mode's dwell), for an idle engine's wake-up.</summary>
+    public DateTimeOffset? DwellEnds => options.Mode == LoraMode.Auto && lastSwitch != DateTimeOffset.MinValue ? lastSwitch + options.Auto.MinDwell : null;
 
     /// <summary>Records a submission's LoRA combination (called on the submitting thread).</summary>
     public void Observe(string key)
@@ -101,7 +118,25 @@ internal sealed class ModeController
 
     public event Action<ModeSwitch>? Switched;
 
-    public void Record(string from, string to, string reason, TimeSpan took)
+    /// <summary>The weights now hold <paramref name="key"/>: entering merged mode records a switch, a new turn within it does not.</summary>
+    public void Merged(string key, string? reason = null, TimeSpan took = default)
+    {
+        var entering = !IsMerged;
+        current = current with { Effective = "merged", MergedKey = key };
+        if (entering)
+        {
+            Record("unmerged", "merged", reason ?? string.Empty, took);
+        }
+    }
+
+    /// <summary>The base weights are back and requests run on slots.</summary>
+    public void Unmerged(string reason, TimeSpan took)
+    {
+        current = current with { Effective = "unmerged", MergedKey = null };
+        Record("merged", "unmerged", reason, took);
+    }
+
+    private void Record(string from, string to, string reason, TimeSpan took)
     {
         ModeSwitch entry;
         lock (gate)
@@ -115,7 +150,7 @@ internal sealed class ModeController
             }
         }
 
-        stats.Mode = to;
+        current = current with { LastSwitch = entry };
         Switched?.Invoke(entry);
     }
 }

@@ -1,3 +1,5 @@
+using InferenceHost.Adapters;
+using InferenceHost.Adapters.Peft;
 using InferenceHost.CommandLine;
 using InferenceHost.Model;
 using InferenceHost.Trainer.Data;
@@ -33,8 +35,7 @@ public static class EvalCommand
         foreach (var a in args.GetAll("adapter"))
         {
             var (name, dir) = Named(a, "--adapter");
-            var config = File.Exists(Path.Combine(dir, "adapter_config.json")) ? File.ReadAllText(Path.Combine(dir, "adapter_config.json")) : "";
-            systems.Add(new SystemSpec(name, config.Contains("PROMPT_TUNING", StringComparison.Ordinal) ? SystemKind.PromptTuning : SystemKind.Lora, dir));
+            systems.Add(new SystemSpec(name, PeftNames.ReadKind(name, dir) == AdapterKind.SoftPrompt ? SystemKind.PromptTuning : SystemKind.Lora, dir));
         }
 
         // Table order: base, prompt tuning, LoRA, full (cheapest to costliest).

@@ -67,6 +67,7 @@ public sealed class AdapterGoldenTests : IClassFixture<AdapterGoldenTests.Models
         PromptIds = f.Prompts[c.Prompt].Ids,
         Sampling = new SamplingParams { Temperature = 0, MaxTokens = f.GreedyTokens, IgnoreEos = true },
         Adapters = c.Adapter is null ? [] : [new AdapterRequest(c.Adapter)],
+        RecordFirstStepTopLogits = true,
     };
 
     /// <summary>Fixture models loaded once; each test builds its own engine (and so its own merge state).</summary>

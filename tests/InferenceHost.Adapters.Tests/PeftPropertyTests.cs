@@ -26,8 +26,8 @@ public sealed class PeftPropertyTests : IDisposable
         using var engine = new InferenceEngine(model, new EngineOptions(), registry);
         var prompt = TestFixtures.Goldens.Fixtures[0].Prompts[0].Ids;
         var sampling = new SamplingParams { Temperature = 0, MaxTokens = 8, IgnoreEos = true, Logprobs = 5 };
-        var plain = await engine.Submit(new GenerationRequest { PromptIds = prompt, Sampling = sampling }).Completion;
-        var zero = await engine.Submit(new GenerationRequest { PromptIds = prompt, Sampling = sampling, Adapters = [new("zero-b")] }).Completion;
+        var plain = await engine.Submit(new GenerationRequest { PromptIds = prompt, Sampling = sampling, RecordFirstStepTopLogits = true }).Completion;
+        var zero = await engine.Submit(new GenerationRequest { PromptIds = prompt, Sampling = sampling, Adapters = [new("zero-b")], RecordFirstStepTopLogits = true }).Completion;
         Assert.Equal(plain.TokenIds, zero.TokenIds);
         Assert.Equal(plain.FirstStepTopLogits, zero.FirstStepTopLogits);
     }
@@ -41,7 +41,7 @@ public sealed class PeftPropertyTests : IDisposable
         using var merger = new WeightMerger(model.Model);
         for (var i = 0; i < 10_000; i++)
         {
-            merger.Merge(i % 2 == 0 ? "a" : "b", [(i % 2 == 0 ? a : b, 1.0)]);
+            merger.Merge([new LoraUse(i % 2 == 0 ? a : b, 1.0)]);
         }
 
         Assert.False(model.Model.Linear(new LinearSite(0, LinearKind.QProj)).Weight.equal(originals[0]).all().item<bool>()); // merged right now
@@ -89,7 +89,7 @@ public sealed class PeftPropertyTests : IDisposable
     public void Pickle_only_adapters_are_never_loaded()
     {
         var dir = CopyAdapter("lora-qv", "pickled");
-        File.Move(Path.Combine(dir, PeftAdapterLoader.WeightsFile), Path.Combine(dir, "adapter_model.bin"));
+        File.Move(Path.Combine(dir, PeftNames.WeightsFile), Path.Combine(dir, "adapter_model.bin"));
         var e = Assert.Throws<AdapterException>(() => PeftAdapterLoader.Load("pickled", dir, model.Config, null, 64));
         Assert.Contains("pickle", e.Message);
     }
@@ -105,7 +105,7 @@ public sealed class PeftPropertyTests : IDisposable
         Assert.Contains("NaN", Assert.Throws<AdapterException>(() => PeftAdapterLoader.Load("nan", nan, model.Config, null, 64)).Message);
 
         var cut = CopyAdapter("lora-qv", "cut");
-        var file = Path.Combine(cut, PeftAdapterLoader.WeightsFile);
+        var file = Path.Combine(cut, PeftNames.WeightsFile);
         var bytes = File.ReadAllBytes(file);
         File.WriteAllBytes(file, bytes[..(bytes.Length / 2)]);
         var e = Assert.Throws<AdapterException>(() => PeftAdapterLoader.Load("cut", cut, model.Config, null, 64));
@@ -153,7 +153,7 @@ public sealed class PeftPropertyTests : IDisposable
 
     private static void RewriteTensors(string dir, Func<string, Tensor, Tensor> change)
     {
-        var path = Path.Combine(dir, PeftAdapterLoader.WeightsFile);
+        var path = Path.Combine(dir, PeftNames.WeightsFile);
         Dictionary<string, Tensor> tensors;
         using (var file = SafetensorsFile.Open(path))
         {

@@ -76,7 +76,7 @@ public sealed class BaseGoldenTests : IClassFixture<FixtureModels>
     }
 
     internal static GenerationRequest Greedy(IReadOnlyList<int> ids, int tokens) =>
-        new() { PromptIds = ids, Sampling = new SamplingParams { Temperature = 0, MaxTokens = tokens, IgnoreEos = true } };
+        new() { PromptIds = ids, Sampling = new SamplingParams { Temperature = 0, MaxTokens = tokens, IgnoreEos = true }, RecordFirstStepTopLogits = true };
 
     private static InferenceEngine Engine(LoadedModel model) =>
         new(model, new EngineOptions { MaxBatchSize = 8 }, new AdapterRegistry(model.Config, model.Name, 1, 8));

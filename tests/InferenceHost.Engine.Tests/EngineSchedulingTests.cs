@@ -123,12 +123,12 @@ public sealed class EngineSchedulingTests : IClassFixture<FixtureModels>
     {
         var f = TestFixtures.Goldens.Fixtures.Single(x => x.Model == "tiny-llama");
         using var engine = new InferenceEngine(models.Get("tiny-llama"), new EngineOptions { MaxBatchSize = 1, MaxQueuedRequests = 1 }, Registry("tiny-llama"));
-        var tooLong = Assert.Throws<ArgumentException>(() => engine.Submit(new GenerationRequest
+        var tooLong = Assert.Throws<InvalidRequestException>(() => engine.Submit(new GenerationRequest
         {
             PromptIds = f.Prompts[0].Ids,
             Sampling = new SamplingParams { MaxTokens = 10_000 },
         }));
-        Assert.Equal("max_tokens", tooLong.ParamName);
+        Assert.Equal("max_tokens", tooLong.Field);
         Assert.Throws<UnknownAdapterException>(() => engine.Submit(new GenerationRequest
         {
             PromptIds = f.Prompts[0].Ids,

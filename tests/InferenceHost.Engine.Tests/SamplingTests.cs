@@ -54,8 +54,8 @@ public sealed class SamplingTests
     [InlineData(1.0, 1.0, 0, 0, "max_tokens")]
     public void Bad_parameters_name_the_field(double temperature, double topP, int topK, int maxTokens, string field)
     {
-        var e = Assert.Throws<ArgumentException>(() => new SamplingParams { Temperature = temperature, TopP = topP, TopK = topK, MaxTokens = maxTokens }.Validate());
-        Assert.Equal(field, e.ParamName);
+        var e = Assert.Throws<InvalidRequestException>(() => new SamplingParams { Temperature = temperature, TopP = topP, TopK = topK, MaxTokens = maxTokens }.Validate());
+        Assert.Equal(field, e.Field);
     }
 
     [Fact]

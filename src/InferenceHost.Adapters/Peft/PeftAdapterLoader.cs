@@ -10,16 +10,19 @@ namespace InferenceHost.Adapters.Peft;
 /// </summary>
 public static class PeftAdapterLoader
 {
-    public const string ConfigFile = "adapter_config.json";
-    public const string WeightsFile = "adapter_model.safetensors";
-    private const string KeyPrefix = "base_model.model.";
+    /// <summary>Largest |scale| (alpha/r, alpha/√r) accepted: real adapters use 0.1–10; more is a broken config.</summary>
+    public const double MaxScale = 1000;
+
+    private const string ConfigFile = PeftNames.ConfigFile;
+    private const string WeightsFile = PeftNames.WeightsFile;
 
     /// <param name="name">The adapter's name (used in every message).</param>
     /// <param name="directory">The adapter directory.</param>
     /// <param name="baseConfig">The base model's config: shapes are checked against it.</param>
     /// <param name="baseModelName">The base model's name, to warn when the adapter was trained on another.</param>
     /// <param name="maxRank">Largest LoRA rank accepted (the slot buffers' rank).</param>
-    public static Adapter Load(string name, string directory, LlamaConfig baseConfig, string? baseModelName, int maxRank)
+    /// <param name="computeDType">The dtype the server computes in: weights and deltas that would overflow it are refused.</param>
+    public static Adapter Load(string name, string directory, LlamaConfig baseConfig, string? baseModelName, int maxRank, ScalarType computeDType = ScalarType.Float32)
     {
         if (!System.IO.Directory.Exists(directory))
         {
@@ -28,6 +31,8 @@ public static class PeftAdapterLoader
 
         var configPath = Path.Combine(directory, ConfigFile);
         var weightsPath = Path.Combine(directory, WeightsFile);
+        AdapterFiles.Check(name, configPath, ConfigFile, AdapterFiles.MaxConfigBytes);
+        AdapterFiles.Check(name, weightsPath, WeightsFile, AdapterFiles.MaxWeightsBytes);
         if (!File.Exists(configPath))
         {
             throw new AdapterException(name, ConfigFile, $"is missing from '{directory}'");
@@ -35,9 +40,9 @@ public static class PeftAdapterLoader
 
         if (!File.Exists(weightsPath))
         {
-            var pickle = File.Exists(Path.Combine(directory, "adapter_model.bin"));
+            var pickle = File.Exists(Path.Combine(directory, PeftNames.PickleFile));
             throw new AdapterException(name, WeightsFile, pickle
-                ? "is missing; adapter_model.bin (a pickle) is never loaded — convert it to safetensors"
+                ? $"is missing; {PeftNames.PickleFile} (a pickle) is never loaded — convert it to safetensors"
                 : $"is missing from '{directory}'");
         }
 
@@ -52,7 +57,7 @@ public static class PeftAdapterLoader
         SafetensorsFile file;
         try
         {
-            file = SafetensorsFile.Open(weightsPath);
+            file = SafetensorsFile.ReadWhole(weightsPath, AdapterFiles.MaxWeightsBytes); // a copy: a file that shrinks under a mapping kills the process
         }
         catch (CheckpointException e)
         {
@@ -61,16 +66,39 @@ public static class PeftAdapterLoader
 
         using (file)
         {
-            return config.PeftType switch
+            var limits = new Limits(maxRank, computeDType);
+            try
             {
-                "LORA" => LoadLora(name, directory, config, file, baseConfig, maxRank, warnings),
-                "PROMPT_TUNING" => LoadSoftPrompt(name, directory, config, file, baseConfig, warnings),
-                _ => throw new AdapterException(name, "peft_type", $"'{config.PeftType}' is not supported (LORA or PROMPT_TUNING)"),
-            };
+                return PeftNames.KindOf(config.PeftType) switch
+                {
+                    AdapterKind.Lora => LoadLora(name, directory, config, file, baseConfig, limits, warnings),
+                    AdapterKind.SoftPrompt => LoadSoftPrompt(name, directory, config, file, baseConfig, limits, warnings),
+                    _ => throw new AdapterException(name, "peft_type", $"'{config.PeftType}' is not supported ({PeftNames.LoraType} or {PeftNames.PromptTuningType})"),
+                };
+            }
+            catch (System.Text.RegularExpressions.RegexMatchTimeoutException e)
+            {
+                throw new AdapterException(name, "target_modules", $"the pattern '{e.Pattern}' took longer than {TargetModules.MatchTimeout.TotalMilliseconds} ms to match a module name", e);
+            }
         }
     }
 
-    private static LoraAdapter LoadLora(string name, string directory, PeftConfig config, SafetensorsFile file, LlamaConfig baseConfig, int maxRank, List<string> warnings)
+    /// <summary>What the server can hold: the slot rank, and the range of its compute dtype.</summary>
+    private sealed record Limits(int MaxRank, ScalarType DType)
+    {
+        /// <summary>Largest finite value of the compute dtype.</summary>
+        public double Max => DType switch
+        {
+            ScalarType.Float16 => 65504,
+            ScalarType.BFloat16 => 3.38e38,
+            _ => float.MaxValue,
+        };
+
+        /// <summary>Largest delta entry accepted: a thousandth of the range, so a delta times activations still fits.</summary>
+        public double MaxDelta => Max / 1000;
+    }
+
+    private static LoraAdapter LoadLora(string name, string directory, PeftConfig config, SafetensorsFile file, LlamaConfig baseConfig, Limits limits, List<string> warnings)
     {
         if (config.R < 1)
         {
@@ -119,7 +147,7 @@ public static class PeftAdapterLoader
                     throw new AdapterException(name, "target_modules", $"the file has weights for {site.ModulePath}, which target_modules/layers_to_transform do not select");
                 }
 
-                modules[site] = LoadModule(name, config, file, site, aKey, bKey, baseConfig, maxRank);
+                modules[site] = LoadModule(name, config, file, site, aKey, bKey, baseConfig, limits);
             }
         }
         catch
@@ -136,7 +164,7 @@ public static class PeftAdapterLoader
         return new LoraAdapter(name, directory, modules, warnings);
     }
 
-    private static LoraModule LoadModule(string name, PeftConfig config, SafetensorsFile file, LinearSite site, string aKey, string bKey, LlamaConfig c, int maxRank)
+    private static LoraModule LoadModule(string name, PeftConfig config, SafetensorsFile file, LinearSite site, string aKey, string bKey, LlamaConfig c, Limits limits)
     {
         var (inFeatures, outFeatures) = c.LinearShape(site.Kind);
         var path = site.ModulePath;
@@ -154,20 +182,34 @@ public static class PeftAdapterLoader
             throw new AdapterException(name, bKey, $"shape [{string.Join(", ", bShape)}] but the base's {path} has {outFeatures} outputs and r={rank}: expected [{outFeatures}, {rank}]");
         }
 
-        if (rank > maxRank)
+        if (rank > limits.MaxRank)
         {
-            throw new AdapterException(name, "r", $"rank {rank} at {path} exceeds the configured maximum {maxRank} (Lora:MaxRank)");
+            throw new AdapterException(name, "r", $"rank {rank} at {path} exceeds the configured maximum {limits.MaxRank} (Lora:MaxRank)");
         }
 
-        var a = LoadFinite(name, file, aKey);
-        var b = LoadFinite(name, file, bKey);
-        var scale = config.UseRslora ? alpha / Math.Sqrt(rank) : alpha / rank;
+        var scale = PeftNames.Scale(alpha, rank, config.UseRslora);
+        if (!double.IsFinite(alpha) || !double.IsFinite(scale) || Math.Abs(scale) > MaxScale)
+        {
+            throw new AdapterException(name, TargetModules.PatternValue(config.AlphaPattern, path) is null ? "lora_alpha" : "alpha_pattern",
+                $"lora_alpha {alpha} with r={rank} gives the scale {scale:g3} at {path}; accepted: |scale| ≤ {MaxScale}");
+        }
+
+        var a = LoadFinite(name, file, aKey, limits);
+        var b = LoadFinite(name, file, bKey, limits);
+        var bound = LoraMath.DeltaBound(a, b, rank, scale);
+        if (bound > limits.MaxDelta)
+        {
+            a.Dispose();
+            b.Dispose();
+            throw new AdapterException(name, aKey, $"with {bKey} and scale {scale:g3} the delta can reach {bound:g3}, which would overflow {limits.DType} arithmetic (limit {limits.MaxDelta:g3})");
+        }
+
         return new LoraModule(a, b, rank, scale);
     }
 
-    private static SoftPromptAdapter LoadSoftPrompt(string name, string directory, PeftConfig config, SafetensorsFile file, LlamaConfig c, List<string> warnings)
+    private static SoftPromptAdapter LoadSoftPrompt(string name, string directory, PeftConfig config, SafetensorsFile file, LlamaConfig c, Limits limits, List<string> warnings)
     {
-        const string key = "prompt_embeddings";
+        const string key = PeftNames.SoftPromptKey;
         if (!file.Tensors.TryGetValue(key, out var info))
         {
             throw new AdapterException(name, WeightsFile, $"has no '{key}' tensor (has: {string.Join(", ", file.Tensors.Keys.Take(5))})");
@@ -188,11 +230,18 @@ public static class PeftAdapterLoader
             throw new AdapterException(name, "num_virtual_tokens", $"{config.NumVirtualTokens} but '{key}' has {info.Shape[0]} rows");
         }
 
-        return new SoftPromptAdapter(name, directory, LoadFinite(name, file, key), warnings);
+        return new SoftPromptAdapter(name, directory, LoadFinite(name, file, key, limits), warnings);
     }
 
-    private static Tensor LoadFinite(string name, SafetensorsFile file, string key)
+    /// <summary>Loads a float tensor that is finite and fits the compute dtype; integer or boolean tensors are refused, never converted.</summary>
+    private static Tensor LoadFinite(string name, SafetensorsFile file, string key, Limits limits)
     {
+        var dtype = file.Tensors[key].DType;
+        if (dtype is not ("F32" or "F16" or "BF16" or "F64"))
+        {
+            throw new AdapterException(name, key, $"has dtype {dtype}; adapter weights must be floating point (F32, F16, BF16 or F64)");
+        }
+
         Tensor t;
         try
         {
@@ -209,17 +258,24 @@ public static class PeftAdapterLoader
             throw new AdapterException(name, key, "contains NaN or infinite values");
         }
 
+        var max = t.numel() == 0 ? 0 : t.abs().max().item<float>();
+        if (max > limits.Max)
+        {
+            t.Dispose();
+            throw new AdapterException(name, key, $"holds values up to {max:g3}, beyond what {limits.DType} can represent ({limits.Max:g3})");
+        }
+
         return t;
     }
 
     private static (LinearSite Site, string Part) ParseKey(string name, string key, int layers)
     {
-        if (!key.StartsWith(KeyPrefix, StringComparison.Ordinal))
+        if (!key.StartsWith(PeftNames.KeyPrefix, StringComparison.Ordinal))
         {
-            throw new AdapterException(name, key, $"is not a PEFT LoRA key (expected '{KeyPrefix}<module>.lora_A.weight')");
+            throw new AdapterException(name, key, $"is not a PEFT LoRA key (expected '{PeftNames.KeyPrefix}<module>.lora_A.weight')");
         }
 
-        var parts = key[KeyPrefix.Length..].Split('.');
+        var parts = key[PeftNames.KeyPrefix.Length..].Split('.');
         // <module...>.lora_A.weight, or <module...>.lora_A.<adapter name>.weight as some PEFT versions save
         var loraAt = Array.FindLastIndex(parts, p => p is "lora_A" or "lora_B" or "lora_embedding_A" or "lora_embedding_B" or "lora_magnitude_vector");
         if (loraAt < 1 || parts[^1] != "weight" || loraAt < parts.Length - 3)
@@ -244,7 +300,7 @@ public static class PeftAdapterLoader
         {
             foreach (var target in list.Where(t => t != "all-linear"))
             {
-                var probe = new PeftConfig { PeftType = "LORA", TargetModuleList = [target] };
+                var probe = new PeftConfig { PeftType = PeftNames.LoraType, TargetModuleList = [target] };
                 if (!sites.Any(s => TargetModules.Matches(probe, s)))
                 {
                     throw new AdapterException(name, "target_modules", $"'{target}' names no module of the base model (it has {string.Join(", ", LinearSite.AllKinds.Select(LinearSite.ShortName))})");

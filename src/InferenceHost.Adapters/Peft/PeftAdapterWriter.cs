@@ -21,20 +21,12 @@ public static class PeftAdapterWriter
     private static readonly Dictionary<string, string> Metadata = new() { ["format"] = "pt" };
 
     /// <summary>Writes a LoRA: <paramref name="modules"/> maps each site to A [r, in] and B [out, r].</summary>
-    public static void WriteLora(string dir, string baseModel, LoraFileSettings s, IReadOnlyDictionary<LinearSite, (Tensor A, Tensor B)> modules) =>
-        WriteLora(dir, baseModel, s, modules.SelectMany(m => new[]
-        {
-            new KeyValuePair<string, Tensor>($"base_model.model.{m.Key.ModulePath}.lora_A.weight", m.Value.A),
-            new KeyValuePair<string, Tensor>($"base_model.model.{m.Key.ModulePath}.lora_B.weight", m.Value.B),
-        }));
-
-    /// <summary>Writes a LoRA from tensors already named as PEFT names them.</summary>
-    public static void WriteLora(string dir, string baseModel, LoraFileSettings s, IEnumerable<KeyValuePair<string, Tensor>> namedTensors)
+    public static void WriteLora(string dir, string baseModel, LoraFileSettings s, IReadOnlyDictionary<LinearSite, (Tensor A, Tensor B)> modules)
     {
         Directory.CreateDirectory(dir);
-        WriteJson(Path.Combine(dir, PeftAdapterLoader.ConfigFile), w =>
+        WriteJson(Path.Combine(dir, PeftNames.ConfigFile), w =>
         {
-            w.WriteString("peft_type", "LORA");
+            w.WriteString("peft_type", PeftNames.LoraType);
             w.WriteString("task_type", "CAUSAL_LM");
             w.WriteNumber("r", s.Rank);
             WriteNumber(w, "lora_alpha", s.Alpha);
@@ -69,8 +61,9 @@ public static class PeftAdapterWriter
             }
         });
         using var scope = NewDisposeScope();
-        SafetensorsWriter.Write(Path.Combine(dir, PeftAdapterLoader.WeightsFile),
-            namedTensors.Select(kv => new KeyValuePair<string, Tensor>(kv.Key, kv.Value.detach().to(ScalarType.Float32, CPU).contiguous())), Metadata);
+        SafetensorsWriter.Write(Path.Combine(dir, PeftNames.WeightsFile),
+            modules.SelectMany(m => new[] { (PeftNames.LoraKey(m.Key, LoraPart.A), m.Value.A), (PeftNames.LoraKey(m.Key, LoraPart.B), m.Value.B) })
+                .Select(kv => new KeyValuePair<string, Tensor>(kv.Item1, kv.Item2.detach().to(ScalarType.Float32, CPU).contiguous())), Metadata);
     }
 
     /// <summary>Writes a prompt-tuning adapter: <paramref name="embeddings"/> is [n, hidden].</summary>
@@ -78,9 +71,9 @@ public static class PeftAdapterWriter
     public static void WriteSoftPrompt(string dir, string baseModel, Tensor embeddings, LlamaConfig config, string init = "RANDOM", string? initText = null)
     {
         Directory.CreateDirectory(dir);
-        WriteJson(Path.Combine(dir, PeftAdapterLoader.ConfigFile), w =>
+        WriteJson(Path.Combine(dir, PeftNames.ConfigFile), w =>
         {
-            w.WriteString("peft_type", "PROMPT_TUNING");
+            w.WriteString("peft_type", PeftNames.PromptTuningType);
             w.WriteString("task_type", "CAUSAL_LM");
             w.WriteNumber("num_virtual_tokens", embeddings.shape[0]);
             w.WriteNumber("token_dim", config.HiddenSize);
@@ -98,8 +91,8 @@ public static class PeftAdapterWriter
             w.WriteBoolean("inference_mode", true);
         });
         using var scope = NewDisposeScope();
-        SafetensorsWriter.Write(Path.Combine(dir, PeftAdapterLoader.WeightsFile),
-            [new KeyValuePair<string, Tensor>("prompt_embeddings", embeddings.detach().to(ScalarType.Float32, CPU).contiguous())], Metadata);
+        SafetensorsWriter.Write(Path.Combine(dir, PeftNames.WeightsFile),
+            [new KeyValuePair<string, Tensor>(PeftNames.SoftPromptKey, embeddings.detach().to(ScalarType.Float32, CPU).contiguous())], Metadata);
     }
 
     private static void WriteNumber(Utf8JsonWriter w, string name, double value)

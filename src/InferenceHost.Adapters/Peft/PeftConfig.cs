@@ -1,13 +1,23 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace InferenceHost.Adapters.Peft;
 
 /// <summary>
-/// The fields of a PEFT <c>adapter_config.json</c> that decide how an adapter is applied
-/// (LoRA or prompt tuning). Parsed strictly: a wrong type is an error naming the field.
+/// The fields of a PEFT <c>adapter_config.json</c> that decide how an adapter is applied (LoRA or prompt
+/// tuning). Read with System.Text.Json into <see cref="File"/>: a wrong type or a duplicate key is an error
+/// naming the field; fields we do not use are allowed (PEFT adds some in every release). Then checked:
+/// what we refuse (DoRA, modules_to_save, biases), invalid regexes, ranks below 1.
 /// </summary>
 public sealed record PeftConfig
 {
+    private static readonly JsonSerializerOptions Options = new()
+    {
+        AllowDuplicateProperties = false,
+        NumberHandling = JsonNumberHandling.Strict,
+        MaxDepth = 16,
+    };
+
     public required string PeftType { get; init; }
 
     public int R { get; init; }
@@ -37,136 +47,143 @@ public sealed record PeftConfig
 
     public static PeftConfig Parse(string adapter, string path)
     {
-        JsonDocument doc;
+        File file;
         try
         {
-            doc = JsonDocument.Parse(File.ReadAllText(path));
+            file = JsonSerializer.Deserialize<File>(System.IO.File.ReadAllBytes(path), Options)
+                ?? throw new AdapterException(adapter, PeftNames.ConfigFile, "is not a JSON object");
         }
-        catch (Exception e) when (e is JsonException or IOException)
+        catch (JsonException e)
         {
-            throw new AdapterException(adapter, "adapter_config.json", $"cannot be read as JSON ({e.Message})", e);
+            var field = e.Path is { Length: > 2 } p && p.StartsWith("$.", StringComparison.Ordinal) ? p[2..] : PeftNames.ConfigFile;
+            throw new AdapterException(adapter, field, $"cannot be read ({e.Message})", e);
+        }
+        catch (IOException e)
+        {
+            throw new AdapterException(adapter, PeftNames.ConfigFile, $"cannot be read ({e.Message})", e);
         }
 
-        using (doc)
-        {
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                throw new AdapterException(adapter, "adapter_config.json", "is not a JSON object");
-            }
+        return file.Check(adapter);
+    }
 
-            var f = new Fields(adapter, root);
-            var type = f.String("peft_type") ?? throw new AdapterException(adapter, "peft_type", "is missing");
-            if (f.Bool("use_dora") == true)
+    /// <summary>adapter_config.json as written; <see cref="Check"/> turns it into a <see cref="PeftConfig"/>.</summary>
+    private sealed record File(
+        [property: JsonPropertyName("peft_type")] string? PeftType,
+        [property: JsonPropertyName("r")] int? R,
+        [property: JsonPropertyName("lora_alpha")] double? LoraAlpha,
+        [property: JsonPropertyName("target_modules"), JsonConverter(typeof(StringOrListConverter))] IReadOnlyList<string>? TargetModules,
+        [property: JsonPropertyName("layers_to_transform"), JsonConverter(typeof(IntOrListConverter))] IReadOnlyList<int>? LayersToTransform,
+        [property: JsonPropertyName("use_rslora")] bool? UseRslora,
+        [property: JsonPropertyName("use_dora")] bool? UseDora,
+        [property: JsonPropertyName("rank_pattern")] Dictionary<string, int>? RankPattern,
+        [property: JsonPropertyName("alpha_pattern")] Dictionary<string, double>? AlphaPattern,
+        [property: JsonPropertyName("fan_in_fan_out")] bool? FanInFanOut,
+        [property: JsonPropertyName("bias")] string? Bias,
+        [property: JsonPropertyName("modules_to_save")] JsonElement? ModulesToSave,
+        [property: JsonPropertyName("base_model_name_or_path")] string? BaseModelNameOrPath,
+        [property: JsonPropertyName("num_virtual_tokens")] int? NumVirtualTokens,
+        [property: JsonPropertyName("token_dim")] int? TokenDim)
+    {
+        /// <summary>Set when target_modules was a single string (a regex, or "all-linear").</summary>
+        [JsonIgnore]
+        public bool TargetIsRegex => TargetModules is StringOrListConverter.Single;
+
+        public PeftConfig Check(string adapter)
+        {
+            var type = PeftType ?? throw new AdapterException(adapter, "peft_type", "is missing");
+            if (UseDora == true)
             {
                 throw new AdapterException(adapter, "use_dora", "DoRA adapters are not supported (only plain LoRA)");
             }
 
-            if (root.TryGetProperty("modules_to_save", out var mts) && mts.ValueKind == JsonValueKind.Array && mts.GetArrayLength() > 0)
+            if (ModulesToSave is { ValueKind: JsonValueKind.Array } mts && mts.GetArrayLength() > 0)
             {
                 throw new AdapterException(adapter, "modules_to_save", "adapters that replace whole modules are not supported");
             }
 
-            if (f.String("bias") is { } bias && bias != "none")
+            if (Bias is { } bias && bias != "none")
             {
                 throw new AdapterException(adapter, "bias", $"'{bias}' is not supported (only 'none')");
             }
 
-            var config = new PeftConfig
+            foreach (var (field, pattern) in Patterns())
+            {
+                if (TargetModulesRegexError(pattern) is { } error)
+                {
+                    throw new AdapterException(adapter, field, $"'{pattern}' is not a valid regular expression: {error}");
+                }
+            }
+
+            if (RankPattern?.FirstOrDefault(kv => kv.Value < 1) is { Key: not null } bad)
+            {
+                throw new AdapterException(adapter, $"rank_pattern.{bad.Key}", $"rank {bad.Value} must be a positive integer");
+            }
+
+            return new PeftConfig
             {
                 PeftType = type,
-                R = f.Int("r") ?? 0,
-                LoraAlpha = f.Double("lora_alpha") ?? 0,
-                UseRslora = f.Bool("use_rslora") ?? false,
-                FanInFanOut = f.Bool("fan_in_fan_out") ?? false,
-                BaseModelNameOrPath = f.String("base_model_name_or_path"),
-                NumVirtualTokens = f.Int("num_virtual_tokens") ?? 0,
-                TokenDim = f.Int("token_dim") ?? 0,
-                LayersToTransform = f.IntListOrInt("layers_to_transform"),
-                RankPattern = f.Map<int>("rank_pattern", e => e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out var v) ? v : null),
-                AlphaPattern = f.Map<double>("alpha_pattern", e => e.ValueKind == JsonValueKind.Number ? e.GetDouble() : (double?)null),
+                R = R ?? 0,
+                LoraAlpha = LoraAlpha ?? 0,
+                UseRslora = UseRslora ?? false,
+                FanInFanOut = FanInFanOut ?? false,
+                BaseModelNameOrPath = BaseModelNameOrPath,
+                NumVirtualTokens = NumVirtualTokens ?? 0,
+                TokenDim = TokenDim ?? 0,
+                LayersToTransform = LayersToTransform,
+                RankPattern = RankPattern ?? [],
+                AlphaPattern = AlphaPattern ?? [],
+                TargetModuleRegex = TargetIsRegex ? TargetModules![0] : null,
+                TargetModuleList = TargetIsRegex ? null : TargetModules,
             };
+        }
 
-            if (root.TryGetProperty("target_modules", out var tm))
+        private IEnumerable<(string Field, string Pattern)> Patterns()
+        {
+            if (TargetIsRegex && TargetModules![0] != "all-linear")
             {
-                config = tm.ValueKind switch
-                {
-                    JsonValueKind.String => config with { TargetModuleRegex = tm.GetString() },
-                    JsonValueKind.Array when tm.EnumerateArray().All(x => x.ValueKind == JsonValueKind.String) =>
-                        config with { TargetModuleList = tm.EnumerateArray().Select(x => x.GetString()!).ToArray() },
-                    JsonValueKind.Null => config,
-                    _ => throw new AdapterException(adapter, "target_modules", "must be a list of names or a regex string"),
-                };
+                yield return ("target_modules", TargetModules[0]);
             }
 
-            return config;
+            foreach (var key in RankPattern?.Keys ?? Enumerable.Empty<string>())
+            {
+                yield return ($"rank_pattern.{key}", key);
+            }
+
+            foreach (var key in AlphaPattern?.Keys ?? Enumerable.Empty<string>())
+            {
+                yield return ($"alpha_pattern.{key}", key);
+            }
         }
+
+        private static string? TargetModulesRegexError(string pattern) => Peft.TargetModules.RegexError(pattern);
     }
 
-    private readonly struct Fields(string adapter, JsonElement root)
+    /// <summary>PEFT's target_modules: a list of names, or one string (a regex).</summary>
+    private sealed class StringOrListConverter : JsonConverter<IReadOnlyList<string>>
     {
-        public string? String(string name) => Get(name, JsonValueKind.String, "a string")?.GetString();
-
-        public bool? Bool(string name) =>
-            root.TryGetProperty(name, out var e) && e.ValueKind is JsonValueKind.True or JsonValueKind.False ? e.GetBoolean()
-            : e.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null ? null
-            : throw new AdapterException(adapter, name, "must be true or false");
-
-        public int? Int(string name) =>
-            Get(name, JsonValueKind.Number, "an integer") is { } e ? (e.TryGetInt32(out var v) ? v : throw new AdapterException(adapter, name, "must be an integer")) : null;
-
-        public double? Double(string name) => Get(name, JsonValueKind.Number, "a number")?.GetDouble();
-
-        public IReadOnlyList<int>? IntListOrInt(string name)
+        public override IReadOnlyList<string> Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => reader.TokenType switch
         {
-            if (!root.TryGetProperty(name, out var e) || e.ValueKind == JsonValueKind.Null)
-            {
-                return null;
-            }
+            JsonTokenType.String => new Single(reader.GetString()!),
+            JsonTokenType.StartArray => JsonSerializer.Deserialize<string[]>(ref reader, options)!,
+            _ => throw new JsonException("must be a list of names or a regex string"),
+        };
 
-            if (e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out var single))
-            {
-                return [single];
-            }
+        public override void Write(Utf8JsonWriter writer, IReadOnlyList<string> value, JsonSerializerOptions options) => JsonSerializer.Serialize(writer, value.ToArray(), options);
 
-            if (e.ValueKind == JsonValueKind.Array && e.EnumerateArray().All(x => x.ValueKind == JsonValueKind.Number && x.TryGetInt32(out _)))
-            {
-                return e.EnumerateArray().Select(x => x.GetInt32()).ToArray();
-            }
+        /// <summary>A single string, kept apart from a one-element list.</summary>
+        public sealed class Single(string value) : List<string>([value]);
+    }
 
-            throw new AdapterException(adapter, name, "must be an integer or a list of integers");
-        }
-
-        public IReadOnlyDictionary<string, T> Map<T>(string name, Func<JsonElement, T?> read)
-            where T : struct
+    /// <summary>PEFT's layers_to_transform: an integer or a list of integers.</summary>
+    private sealed class IntOrListConverter : JsonConverter<IReadOnlyList<int>>
+    {
+        public override IReadOnlyList<int> Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => reader.TokenType switch
         {
-            var result = new Dictionary<string, T>();
-            if (!root.TryGetProperty(name, out var e) || e.ValueKind == JsonValueKind.Null)
-            {
-                return result;
-            }
+            JsonTokenType.Number => [reader.GetInt32()],
+            JsonTokenType.StartArray => JsonSerializer.Deserialize<int[]>(ref reader, options)!,
+            _ => throw new JsonException("must be an integer or a list of integers"),
+        };
 
-            if (e.ValueKind != JsonValueKind.Object)
-            {
-                throw new AdapterException(adapter, name, "must be an object");
-            }
-
-            foreach (var p in e.EnumerateObject())
-            {
-                result[p.Name] = read(p.Value) ?? throw new AdapterException(adapter, $"{name}.{p.Name}", "has a value of the wrong type");
-            }
-
-            return result;
-        }
-
-        private JsonElement? Get(string name, JsonValueKind kind, string what)
-        {
-            if (!root.TryGetProperty(name, out var e) || e.ValueKind == JsonValueKind.Null)
-            {
-                return null;
-            }
-
-            return e.ValueKind == kind ? e : throw new AdapterException(adapter, name, $"must be {what}");
-        }
+        public override void Write(Utf8JsonWriter writer, IReadOnlyList<int> value, JsonSerializerOptions options) => JsonSerializer.Serialize(writer, value.ToArray(), options);
     }
 }

@@ -6,6 +6,23 @@ namespace InferenceHost.Adapters.Peft;
 /// <summary>PEFT's rules for which modules a LoRA config targets, and module paths ↔ linear sites.</summary>
 public static partial class TargetModules
 {
+    /// <summary>Patterns come from adapter files: a pathological one gives up instead of hanging a load.</summary>
+    public static readonly TimeSpan MatchTimeout = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Null when <paramref name="pattern"/> is a valid .NET regex (PEFT's are Python's; the common subset agrees), else why not.</summary>
+    public static string? RegexError(string pattern)
+    {
+        try
+        {
+            _ = new Regex(pattern, RegexOptions.None, MatchTimeout);
+            return null;
+        }
+        catch (ArgumentException e)
+        {
+            return e.Message;
+        }
+    }
+
     /// <summary>
     /// PEFT's check_target_module_exists: a regex string must match the whole module path; a list entry
     /// matches the exact path or a <c>.name</c> suffix; "all-linear" is every linear but the output head;
@@ -17,7 +34,7 @@ public static partial class TargetModules
         bool matched;
         if (config.TargetModuleRegex is { } regex)
         {
-            matched = regex == "all-linear" || Regex.IsMatch(path, $"^(?:{regex})$");
+            matched = regex == "all-linear" || Regex.IsMatch(path, $"^(?:{regex})$", RegexOptions.None, MatchTimeout);
         }
         else if (config.TargetModuleList is { } list)
         {
@@ -56,7 +73,7 @@ public static partial class TargetModules
     {
         foreach (var (key, value) in patterns)
         {
-            if (Regex.IsMatch(path, $"^(?:.*\\.)?(?:{key})$"))
+            if (Regex.IsMatch(path, $"^(?:.*\\.)?(?:{key})$", RegexOptions.None, MatchTimeout))
             {
                 return value;
             }

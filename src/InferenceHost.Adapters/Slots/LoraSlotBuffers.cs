@@ -22,6 +22,7 @@ public sealed class LoraSlotBuffers : IDisposable
         Slots = slots;
         MaxRank = maxRank;
         DType = model.DType;
+        Device = model.Device;
         foreach (var linear in model.Linears.Where(l => kinds.Contains(l.Site.Kind)))
         {
             var w = linear.Weight; // [out, in]
@@ -41,6 +42,8 @@ public sealed class LoraSlotBuffers : IDisposable
 
     /// <summary>The buffers' element type (the model's compute dtype).</summary>
     public ScalarType DType { get; }
+
+    public Device Device { get; }
 
     public IReadOnlyCollection<LinearSite> Sites => buffers.Keys;
 

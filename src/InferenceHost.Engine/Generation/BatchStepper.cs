@@ -3,13 +3,17 @@ using static TorchSharp.torch;
 
 namespace InferenceHost.Engine.Generation;
 
-/// <summary>Builds the adapter delta for the rows of one forward pass (null = base model only).</summary>
-public delegate ILinearDelta? DeltaFactory(IReadOnlyList<Sequence> rows);
+/// <summary>What one step did for one row: a token, nothing yet (still prefilling), or a failure of that row alone.</summary>
+public readonly record struct RowOutcome(TokenEvent? Token, RequestFailedException? Failure)
+{
+    public static readonly RowOutcome Prefilling = default;
+}
 
 /// <summary>
 /// Runs one forward pass over a batch of sequences and samples for those whose input is consumed.
 /// Each row feeds its next <c>count</c> input positions: the soft prompt, then the prompt, then the
 /// generated tokens; a prompt can thus be fed in chunks (chunked prefill), and decode rows feed one.
+/// The adapter delta for the pass is built by the caller before the step.
 /// </summary>
 public sealed class BatchStepper
 {
@@ -26,10 +30,11 @@ public sealed class BatchStepper
     public static long Pending(Sequence s) => s.PrefixLength + s.PromptIds.Count + s.Generated.Count - s.CachedLength;
 
     /// <summary>
-    /// Feeds each row's next <c>Count</c> positions; returns the token sampled for every row whose input
-    /// is now all in the cache (null for rows still prefilling).
+    /// Feeds each row's next <c>Count</c> positions through the model with <paramref name="delta"/> applied;
+    /// returns, per row, the token sampled once its input is all in the cache. A failure of the forward pass
+    /// itself throws (it belongs to the whole batch); a failure while sampling one row is that row's outcome.
     /// </summary>
-    public IReadOnlyList<TokenEvent?> Step(IReadOnlyList<(Sequence Seq, int Count)> work, DeltaFactory? deltas = null)
+    public RowOutcome[] Step(IReadOnlyList<(Sequence Seq, int Count)> work, ILinearDelta? delta = null)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -47,6 +52,7 @@ public sealed class BatchStepper
             embeddings.Add(nn.functional.pad(rowEmbeddings, [0, 0, 0, maxCount - count])); // [maxCount, hidden]
         }
 
+        var wantsPrompt = work.Any(w => w.Seq.Sampling.PromptLogprobs && w.Seq.Generated.Count == 0);
         var logits = model.Forward(new ForwardBatch
         {
             Embeddings = stack(embeddings), // [B, T, hidden]
@@ -54,31 +60,46 @@ public sealed class BatchStepper
             Lengths = work.Select(w => (long)w.Count).ToArray(),
             Cache = cache,
             CacheRows = rows.Select(s => s.CacheRow).ToArray(),
-            Delta = deltas?.Invoke(rows),
-        }).cpu(); // [B, V]
+            Delta = delta,
+            Logits = wantsPrompt ? LogitsMode.All : LogitsMode.Last,
+        }).cpu(); // [B, V], or [B, T, V] with prompt log-probabilities
 
-        var events = new TokenEvent?[work.Count];
+        var outcomes = new RowOutcome[work.Count];
         for (var i = 0; i < work.Count; i++)
         {
             var (seq, count) = work[i];
+            var start = seq.CachedLength;
             seq.CachedLength += count;
-            if (Pending(seq) > 0)
-            {
-                continue; // still prefilling
-            }
-
-            var rowLogits = logits[i];
-            if (seq.Generated.Count == 0)
-            {
-                var (values, indices) = rowLogits.topk(5);
-                seq.FirstStepTopLogits = Enumerable.Range(0, 5)
-                    .Select(j => ((int)indices[j].item<long>(), values[j].item<float>())).ToArray();
-            }
-
-            events[i] = seq.Accept(rowLogits);
+            outcomes[i] = Sample(seq, wantsPrompt ? logits[i].narrow(0, 0, count) : logits[i], start, wantsPrompt);
         }
 
-        return events;
+        return outcomes;
+    }
+
+    private static RowOutcome Sample(Sequence seq, Tensor rowLogits, long start, bool allPositions)
+    {
+        try
+        {
+            if (allPositions && seq.Sampling.PromptLogprobs && seq.Generated.Count == 0)
+            {
+                seq.AcceptPromptLogits(rowLogits, start); // [count, V]
+            }
+
+            if (Pending(seq) > 0)
+            {
+                return RowOutcome.Prefilling;
+            }
+
+            return new RowOutcome(seq.Accept(allPositions ? rowLogits[-1] : rowLogits), null);
+        }
+        catch (RequestFailedException e)
+        {
+            return new RowOutcome(null, e);
+        }
+        catch (Exception e)
+        {
+            return new RowOutcome(null, new RequestFailedException($"reading this row's logits failed: {e.Message}", inner: e));
+        }
     }
 
     private Tensor RowEmbeddings(Sequence seq, long from, int count)

@@ -5,8 +5,8 @@ namespace InferenceHost.Engine.Generation;
 
 /// <summary>
 /// Runs a fixed set of sequences to completion in one batch: whole-prompt prefill in one pass, then
-/// batched incremental decode, with any <see cref="ILinearDelta"/>. The trainer uses it to generate with
-/// adapters that are still being trained (live tensors, not files); serving goes through
+/// batched incremental decode, with one <see cref="ILinearDelta"/> for every row. The trainer uses it to
+/// generate with adapters that are still being trained (live tensors, not files); serving goes through
 /// <see cref="InferenceHost.Engine.InferenceEngine"/>, which drives <see cref="BatchStepper"/> itself for continuous batching.
 /// </summary>
 public sealed class Generator
@@ -15,8 +15,8 @@ public sealed class Generator
 
     public Generator(LoadedModel model) => this.model = model;
 
-    /// <summary>Generates for every sequence; <paramref name="onToken"/> sees each token as it is made.</summary>
-    public void Run(IReadOnlyList<Sequence> sequences, DeltaFactory? deltas = null, Action<Sequence, TokenEvent>? onToken = null)
+    /// <summary>Generates for every sequence; <paramref name="onToken"/> sees each token as it is made. A row's failure throws.</summary>
+    public void Run(IReadOnlyList<Sequence> sequences, ILinearDelta? delta = null, Action<Sequence, TokenEvent>? onToken = null)
     {
         if (sequences.Count == 0)
         {
@@ -40,10 +40,15 @@ public sealed class Generator
         while (active.Count > 0)
         {
             var work = active.Select(s => (s, (int)BatchStepper.Pending(s))).ToArray();
-            var events = stepper.Step(work, deltas);
+            var outcomes = stepper.Step(work, delta);
             for (var i = 0; i < work.Length; i++)
             {
-                if (events[i] is { } e)
+                if (outcomes[i].Failure is { } failure)
+                {
+                    throw failure;
+                }
+
+                if (outcomes[i].Token is { } e)
                 {
                     onToken?.Invoke(work[i].s, e);
                 }

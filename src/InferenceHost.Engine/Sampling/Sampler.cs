@@ -4,8 +4,10 @@ using static TorchSharp.torch;
 namespace InferenceHost.Engine.Sampling;
 
 /// <summary>
-/// Picks tokens for one sequence: argmax at temperature 0, otherwise temperature, top-k and top-p
-/// filtering, then a draw from the sequence's own seeded generator. Owns that generator.
+/// Picks tokens for one sequence: argmax when greedy (temperature 0 or below <see cref="SamplingParams.GreedyBelow"/>),
+/// otherwise temperature, top-k and top-p filtering, then a draw from the sequence's own seeded generator.
+/// The caller hands it finite logits; what the parameters could still break (probabilities that are not
+/// finite) is refused with an error naming the parameter, never sampled from. Owns the generator.
 /// </summary>
 public sealed class Sampler : IDisposable
 {
@@ -15,14 +17,14 @@ public sealed class Sampler : IDisposable
     public Sampler(SamplingParams parameters)
     {
         p = parameters;
-        if (p.Temperature > 0)
+        if (!p.IsGreedy)
         {
             var seed = p.Seed ?? Random.Shared.NextInt64(long.MaxValue);
             generator = new Generator((ulong)seed, CPU);
         }
     }
 
-    /// <summary>Chooses the next token from <paramref name="logits"/> [vocab] (float32, any device).</summary>
+    /// <summary>Chooses the next token from <paramref name="logits"/> [vocab] (float32, finite, any device).</summary>
     public int Sample(Tensor logits)
     {
         using var scope = NewDisposeScope();
@@ -41,14 +43,19 @@ public sealed class Sampler : IDisposable
         if (p.TopP < 1.0)
         {
             var (sorted, order) = scaled.sort(descending: true); // [V]
-            var cumulative = sorted.softmax(-1).cumsum(-1);
+            var sortedProbs = sorted.softmax(-1);
             // Drop a token when the tokens before it already reach top_p (the first is always kept).
-            var drop = (cumulative - sorted.softmax(-1)) > p.TopP;
+            var drop = (sortedProbs.cumsum(-1) - sortedProbs) > p.TopP;
             var dropInVocabOrder = zeros_like(drop).scatter(0, order, drop);
             scaled = scaled.masked_fill(dropInVocabOrder, double.NegativeInfinity);
         }
 
-        var probs = scaled.softmax(-1);
+        var probs = scaled.softmax(-1); // [V], float32: softmax subtracts the max, so finite logits give finite probabilities
+        if (!probs.isfinite().all().item<bool>())
+        {
+            throw new RequestFailedException($"temperature {p.Temperature:g3} with these logits gives probabilities that are not finite", "temperature");
+        }
+
         return (int)multinomial(probs, 1, replacement: false, generator: generator).item<long>();
     }
 

@@ -3,7 +3,10 @@ namespace InferenceHost.Engine.Sampling;
 /// <summary>How a sequence picks its next tokens and when it stops.</summary>
 public sealed record SamplingParams
 {
-    /// <summary>0 = greedy (argmax); otherwise logits are divided by it before sampling.</summary>
+    /// <summary>Temperatures below this sample greedily, as vLLM does: dividing logits by them overflows float32.</summary>
+    public const double GreedyBelow = 1e-5;
+
+    /// <summary>0 (or below <see cref="GreedyBelow"/>) = greedy (argmax); otherwise logits are divided by it before sampling.</summary>
     public double Temperature { get; init; } = 1.0;
 
     /// <summary>Nucleus sampling: keep the smallest set of tokens whose probability reaches this (1 = off).</summary>
@@ -22,39 +25,29 @@ public sealed record SamplingParams
     /// <summary>Keep generating past EOS (benchmarks force the full output length this way).</summary>
     public bool IgnoreEos { get; init; }
 
-    /// <summary>Top-N log-probabilities to report per generated token (0 = none).</summary>
-    public int Logprobs { get; init; }
+    /// <summary>Log-probabilities per generated token: null = none, 0 = the chosen token's only, N = also the top N.</summary>
+    public int? Logprobs { get; init; }
+
+    /// <summary>Also report the prompt tokens' log-probabilities (OpenAI's <c>echo</c> with <c>logprobs</c>).</summary>
+    public bool PromptLogprobs { get; init; }
+
+    public bool IsGreedy => Temperature < GreedyBelow;
 
     public void Validate()
     {
-        if (double.IsNaN(Temperature) || Temperature < 0 || Temperature > 100)
-        {
-            throw new ArgumentException("temperature must be between 0 and 100", "temperature");
-        }
+        Check(!double.IsNaN(Temperature) && Temperature is >= 0 and <= 100, "temperature", "temperature must be between 0 and 100");
+        Check(!double.IsNaN(TopP) && TopP is > 0 and <= 1, "top_p", "top_p must be in (0, 1]");
+        Check(TopK >= 0, "top_k", "top_k must be 0 (off) or positive");
+        Check(MaxTokens >= 1, "max_tokens", "max_tokens must be at least 1");
+        Check(Logprobs is null or (>= 0 and <= 20), "logprobs", "logprobs must be between 0 and 20");
+        Check(!Stop.Any(string.IsNullOrEmpty), "stop", "stop strings must not be empty");
+    }
 
-        if (double.IsNaN(TopP) || TopP <= 0 || TopP > 1)
+    private static void Check(bool ok, string field, string message)
+    {
+        if (!ok)
         {
-            throw new ArgumentException("top_p must be in (0, 1]", "top_p");
-        }
-
-        if (TopK < 0)
-        {
-            throw new ArgumentException("top_k must be 0 (off) or positive", "top_k");
-        }
-
-        if (MaxTokens < 1)
-        {
-            throw new ArgumentException("max_tokens must be at least 1", "max_tokens");
-        }
-
-        if (Logprobs is < 0 or > 20)
-        {
-            throw new ArgumentException("logprobs must be between 0 and 20", "logprobs");
-        }
-
-        if (Stop.Any(string.IsNullOrEmpty))
-        {
-            throw new ArgumentException("stop strings must not be empty", "stop");
+            throw new InvalidRequestException(field, message);
         }
     }
 }

@@ -11,19 +11,21 @@ namespace InferenceHost.Model.Checkpoints;
 /// </summary>
 public sealed unsafe class SafetensorsFile : IDisposable
 {
-    private readonly MemoryMappedFile _map;
-    private readonly MemoryMappedViewAccessor _view;
+    private readonly MemoryMappedFile? _map;
+    private readonly MemoryMappedViewAccessor? _view;
+    private readonly byte[]? _buffer; // a pinned copy of the whole file (ReadWhole), instead of a mapping
     private readonly byte* _base;
     private readonly long _dataStart;
     private readonly Dictionary<string, TensorInfo> _tensors;
     private bool _disposed;
 
-    private SafetensorsFile(string path, MemoryMappedFile map, MemoryMappedViewAccessor view, byte* basePointer,
+    private SafetensorsFile(string path, MemoryMappedFile? map, MemoryMappedViewAccessor? view, byte[]? buffer, byte* basePointer,
         long dataStart, Dictionary<string, TensorInfo> tensors, Dictionary<string, string> metadata)
     {
         Path = path;
         _map = map;
         _view = view;
+        _buffer = buffer;
         _base = basePointer;
         _dataStart = dataStart;
         _tensors = tensors;
@@ -72,21 +74,8 @@ public sealed unsafe class SafetensorsFile : IDisposable
             acquired = true;
             pointer += view.PointerOffset;
 
-            var headerLength = BinaryPrimitives.ReadUInt64LittleEndian(new ReadOnlySpan<byte>(pointer, 8));
-            if (headerLength > SafetensorsHeader.MaxHeaderBytes)
-            {
-                throw new CheckpointException(path, $"header length {headerLength} is over the {SafetensorsHeader.MaxHeaderBytes}-byte limit (not a safetensors file, or corrupt)");
-            }
-
-            if ((long)headerLength > length - 8)
-            {
-                throw new CheckpointException(path, $"header length {headerLength} is more than the {length - 8} bytes after it (truncated file?)");
-            }
-
-            var json = new ReadOnlySpan<byte>(pointer + 8, (int)headerLength).ToArray();
-            var dataStart = 8 + (long)headerLength;
-            var (tensors, metadata) = SafetensorsHeader.Parse(path, json, length - dataStart);
-            return new SafetensorsFile(path, map, view, pointer, dataStart, tensors, metadata);
+            var (dataStart, tensors, metadata) = ParseHeader(path, pointer, length);
+            return new SafetensorsFile(path, map, view, null, pointer, dataStart, tensors, metadata);
         }
         catch
         {
@@ -104,6 +93,74 @@ public sealed unsafe class SafetensorsFile : IDisposable
 
             throw;
         }
+    }
+
+    /// <summary>
+    /// Reads the whole file into memory instead of mapping it (adapters: small files from less trusted places).
+    /// A mapping of a file that shrinks while in use kills the process with SIGBUS; a copy cannot. Refuses files
+    /// over <paramref name="maxBytes"/> and a file whose size changes while it is read.
+    /// </summary>
+    public static SafetensorsFile ReadWhole(string path, long maxBytes)
+    {
+        if (!BitConverter.IsLittleEndian)
+        {
+            throw new PlatformNotSupportedException("safetensors data is little-endian; this machine is not");
+        }
+
+        byte[] buffer;
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+            var length = stream.Length;
+            if (length > Math.Min(maxBytes, Array.MaxLength))
+            {
+                throw new CheckpointException(path, $"the file is {length} bytes, over the {maxBytes}-byte limit");
+            }
+
+            buffer = GC.AllocateUninitializedArray<byte>((int)length, pinned: true);
+            var read = 0;
+            while (read < buffer.Length && stream.Read(buffer, read, buffer.Length - read) is var n and > 0)
+            {
+                read += n;
+            }
+
+            if (read != length || stream.ReadByte() != -1 || new FileInfo(path).Length != length)
+            {
+                throw new CheckpointException(path, $"the file changed size while it was read ({length} bytes at the start, {read} read); try again once it is written");
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CheckpointException(path, $"cannot read the safetensors file: {e.Message}", e);
+        }
+
+        if (buffer.Length < 8)
+        {
+            throw new CheckpointException(path, $"the file is {buffer.Length} bytes, too short for the 8-byte header length (truncated?)");
+        }
+
+        var pointer = (byte*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(buffer)); // pinned for its lifetime
+        var (dataStart, tensors, metadata) = ParseHeader(path, pointer, buffer.Length);
+        return new SafetensorsFile(path, null, null, buffer, pointer, dataStart, tensors, metadata);
+    }
+
+    private static (long DataStart, Dictionary<string, TensorInfo> Tensors, Dictionary<string, string> Metadata) ParseHeader(string path, byte* pointer, long length)
+    {
+        var headerLength = BinaryPrimitives.ReadUInt64LittleEndian(new ReadOnlySpan<byte>(pointer, 8));
+        if (headerLength > SafetensorsHeader.MaxHeaderBytes)
+        {
+            throw new CheckpointException(path, $"header length {headerLength} is over the {SafetensorsHeader.MaxHeaderBytes}-byte limit (not a safetensors file, or corrupt)");
+        }
+
+        if ((long)headerLength > length - 8)
+        {
+            throw new CheckpointException(path, $"header length {headerLength} is more than the {length - 8} bytes after it (truncated file?)");
+        }
+
+        var json = new ReadOnlySpan<byte>(pointer + 8, (int)headerLength).ToArray();
+        var dataStart = 8 + (long)headerLength;
+        var (tensors, metadata) = SafetensorsHeader.Parse(path, json, length - dataStart);
+        return (dataStart, tensors, metadata);
     }
 
     public TensorInfo Info(string name)
@@ -159,8 +216,9 @@ public sealed unsafe class SafetensorsFile : IDisposable
         }
 
         _disposed = true;
-        _view.SafeMemoryMappedViewHandle.ReleasePointer();
-        _view.Dispose();
-        _map.Dispose();
+        _view?.SafeMemoryMappedViewHandle.ReleasePointer();
+        _view?.Dispose();
+        _map?.Dispose();
+        GC.KeepAlive(_buffer); // the copy the pointer points into
     }
 }

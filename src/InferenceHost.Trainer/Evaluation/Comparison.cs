@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using InferenceHost.Adapters;
 using InferenceHost.Adapters.Peft;
+using InferenceHost.Adapters.Slots;
 using InferenceHost.Model;
 using InferenceHost.Model.Llama;
 using InferenceHost.Trainer.Data;
@@ -32,19 +33,11 @@ public sealed record SystemResult(
     string Name, SystemKind Kind, string Directory, long? TrainableParameters, long SizeBytes,
     Dictionary<string, TextScores> Scores, Dictionary<string, List<string>> Predictions, double? HeldOutPerplexity, double Seconds);
 
-/// <summary>A LoRA read by the server's loader (PeftAdapterLoader), applied unmerged: y + scale · B·A·x.</summary>
-public sealed class LoadedLoraDelta(LoraAdapter adapter) : ILinearDelta
-{
-    public Tensor Apply(LinearSite site, Tensor x, Tensor y) =>
-        adapter.Modules.TryGetValue(site, out var m)
-            ? y + nn.functional.linear(nn.functional.linear(x, m.A.to_type(x.dtype)), m.B.to_type(x.dtype)) * m.Scale
-            : y;
-}
-
 /// <summary>
 /// Compares systems on the same tasks: greedy generations scored with ROUGE/BLEU, perplexity of
-/// held-out text (forgetting), relative improvement over the base. Adapters go through the server's
-/// PEFT loader, so what is evaluated is what the server would serve.
+/// held-out text (forgetting), relative improvement over the base. Adapters go through the server's PEFT
+/// loader and a LoRA through the server's own slot buffers and kernel (<see cref="LoraBatchDelta"/>), in the
+/// base's dtype, so what is evaluated is what the server serves.
 /// </summary>
 public static class Comparison
 {
@@ -57,6 +50,7 @@ public static class Comparison
             var clock = Stopwatch.StartNew();
             LoadedModel? own = null;
             Adapter? adapter = null;
+            LoraSlotBuffers? slot = null;
             try
             {
                 var model = baseModel;
@@ -74,7 +68,9 @@ public static class Comparison
                         adapter = PeftAdapterLoader.Load(s.Name, s.Directory, baseModel.Config, baseModel.Name, 256);
                         if (adapter is LoraAdapter lora)
                         {
-                            delta = new LoadedLoraDelta(lora);
+                            slot = new LoraSlotBuffers(baseModel.Model, slots: 1, lora.MaxRank, lora.TargetKinds);
+                            slot.Load(0, lora);
+                            delta = LoraBatchDelta.ForAll(slot, 0);
                             trainable = lora.Modules.Values.Sum(m => m.A.numel() + m.B.numel());
                         }
                         else
@@ -119,6 +115,7 @@ public static class Comparison
             }
             finally
             {
+                slot?.Dispose();
                 adapter?.Dispose();
                 own?.Dispose();
             }

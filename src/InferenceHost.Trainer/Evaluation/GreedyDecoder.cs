@@ -24,7 +24,7 @@ public static class GreedyDecoder
                 .ToList();
             try
             {
-                generator.Run(sequences, delta is null ? null : _ => delta);
+                generator.Run(sequences, delta);
                 texts.AddRange(sequences.Select(s => model.Tokenizer.Decode(s.Generated).Trim()));
             }
             finally

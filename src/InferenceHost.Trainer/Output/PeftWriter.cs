@@ -12,15 +12,15 @@ namespace InferenceHost.Trainer.Output;
 /// </summary>
 public static class PeftWriter
 {
-    public const string ConfigFile = PeftAdapterLoader.ConfigFile;
-    public const string WeightsFile = PeftAdapterLoader.WeightsFile;
+    public const string ConfigFile = PeftNames.ConfigFile;
+    public const string WeightsFile = PeftNames.WeightsFile;
 
     private static readonly Dictionary<string, string> Metadata = new() { ["format"] = "pt" };
 
     public static void WriteLora(string dir, TrainableLora lora, string baseModel)
     {
         var s = lora.Settings;
-        PeftAdapterWriter.WriteLora(dir, baseModel, new LoraFileSettings(s.Rank, s.Alpha, s.Targets, s.UseRsLora, s.Dropout, s.Layers), lora.NamedTensors());
+        PeftAdapterWriter.WriteLora(dir, baseModel, new LoraFileSettings(s.Rank, s.Alpha, s.Targets, s.UseRsLora, s.Dropout, s.Layers), lora.Matrices());
     }
 
     public static void WriteSoftPrompt(string dir, TrainableSoftPrompt prompt, LlamaConfig config, string baseModel) =>

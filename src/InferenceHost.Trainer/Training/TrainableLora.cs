@@ -1,3 +1,5 @@
+using InferenceHost.Adapters;
+using InferenceHost.Adapters.Peft;
 using InferenceHost.CommandLine;
 using InferenceHost.Model.Llama;
 using TorchSharp;
@@ -7,8 +9,8 @@ using static TorchSharp.torch;
 namespace InferenceHost.Trainer.Training;
 
 /// <summary>
-/// Trainable LoRA matrices plugged into the model's <see cref="ILinearDelta"/> hook: y + scale · B·(dropout(x)·Aᵀ)ᵀ,
-/// PEFT's math (scale = alpha/r, or alpha/√r with rsLoRA). A [r, in] starts as PEFT's kaiming-uniform
+/// Trainable LoRA matrices plugged into the model's <see cref="ILinearDelta"/> hook: y + scale · (dropout(x)·Aᵀ)·Bᵀ,
+/// the server's math (<see cref="LoraMath"/>, scale from <see cref="PeftNames.Scale"/>) on parameters that need gradients. A [r, in] starts as PEFT's kaiming-uniform
 /// (bound 1/√in), B [out, r] at zero, so training starts from the base model exactly.
 /// </summary>
 public sealed class TrainableLora : ILinearDelta, IDisposable
@@ -18,7 +20,7 @@ public sealed class TrainableLora : ILinearDelta, IDisposable
     public TrainableLora(LlamaForCausalLM model, LoraSettings settings, int seed)
     {
         Settings = settings;
-        Scale = settings.UseRsLora ? settings.Alpha / Math.Sqrt(settings.Rank) : settings.Alpha / settings.Rank;
+        Scale = PeftNames.Scale(settings.Alpha, settings.Rank, settings.UseRsLora);
         using var generator = new torch.Generator((ulong)seed);
         foreach (var linear in model.Linears)
         {
@@ -59,16 +61,11 @@ public sealed class TrainableLora : ILinearDelta, IDisposable
         }
 
         var input = Training && Settings.Dropout > 0 ? nn.functional.dropout(x, Settings.Dropout, training: true) : x;
-        return y + nn.functional.linear(nn.functional.linear(input, m.A), m.B) * Scale; // [B, T, out]
+        return y + LoraMath.Product(input, m.A, m.B.t()) * Scale; // [B, T, out]
     }
 
-    /// <summary>PEFT's key names: <c>base_model.model.{module path}.lora_A.weight</c>.</summary>
-    public IEnumerable<KeyValuePair<string, Tensor>> NamedTensors() =>
-        modules.SelectMany(m => new[]
-        {
-            new KeyValuePair<string, Tensor>($"base_model.model.{m.Key.ModulePath}.lora_A.weight", m.Value.A),
-            new KeyValuePair<string, Tensor>($"base_model.model.{m.Key.ModulePath}.lora_B.weight", m.Value.B),
-        });
+    /// <summary>The matrices by site, A [r, in] and B [out, r], as the PEFT writer takes them.</summary>
+    public IReadOnlyDictionary<LinearSite, (Tensor A, Tensor B)> Matrices() => modules.ToDictionary(m => m.Key, m => ((Tensor)m.Value.A, (Tensor)m.Value.B));
 
     public void Dispose()
     {

@@ -69,7 +69,7 @@ public sealed class ModelHost(
         var lo = loraOptions.Value;
         var eo = engineOptions.Value;
         HostParsing.TryLoraMode(lo.Mode, out var mode);
-        var registry = new AdapterRegistry(model.Config, name, capacity: lo.MaxCpuAdapters, maxRank: lo.MaxRank);
+        var registry = new AdapterRegistry(model.Config, name, capacity: lo.MaxCpuAdapters, maxRank: lo.MaxRank, computeDType: model.Model.DType);
         registry.Warning += w => logger.LogWarning("Adapter: {Warning}", w);
         var adapterDir = adapterOptions.Value.Directory;
         foreach (var error in registry.Discover(adapterDir))

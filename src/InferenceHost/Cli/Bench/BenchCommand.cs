@@ -42,7 +42,7 @@ public static class BenchCommand
             var load = clock.Elapsed;
             using var cache = new KvCache(model.Config, 1, promptTokens + steps + 8, dtype, model.Model.Device);
             var stepper = new BatchStepper(model.Model, cache);
-            var seqs = BenchSupport.Prefilled(model, stepper, 1, promptTokens, steps + 2, _ => null, null, out var prefill);
+            var seqs = BenchSupport.Prefilled(model, stepper, 1, promptTokens, steps + 2, null, out var prefill);
             var decode = BenchSupport.DecodeTokensPerSecond(stepper, seqs, steps, null);
             var bytes = BenchSupport.WeightBytesPerToken(model.Model);
             var roofline = bandwidth / bytes;

@@ -61,37 +61,41 @@ internal static class BenchSupport
     }
 
     /// <summary>Creates <paramref name="batch"/> sequences with random prompts of <paramref name="promptTokens"/> tokens and prefills them.</summary>
-    public static List<Sequence> Prefilled(LoadedModel model, BatchStepper stepper, int batch, int promptTokens, int maxTokens, Func<int, object?> selection, DeltaFactory? deltas, out TimeSpan prefillTime)
+    public static List<Sequence> Prefilled(LoadedModel model, BatchStepper stepper, int batch, int promptTokens, int maxTokens, Func<ILinearDelta?>? delta, out TimeSpan prefillTime)
     {
         var rng = new Random(batch * 7919 + promptTokens);
         var seqs = new List<Sequence>();
         for (var i = 0; i < batch; i++)
         {
             var ids = Enumerable.Range(0, promptTokens).Select(_ => rng.Next(3, model.Config.VocabSize)).ToArray();
-            seqs.Add(new Sequence(i, ids, new SamplingParams { Temperature = 0, MaxTokens = maxTokens, IgnoreEos = true }, model.Tokenizer, model.EosIds)
-            {
-                AdapterSelection = selection(i),
-            });
+            seqs.Add(new Sequence(i, ids, new SamplingParams { Temperature = 0, MaxTokens = maxTokens, IgnoreEos = true }, model.Tokenizer, model.EosIds));
             seqs[i].CacheRow = i;
         }
 
         var clock = Stopwatch.StartNew();
-        stepper.Step(seqs.Select(s => (s, promptTokens)).ToList(), deltas);
+        Step(stepper, seqs, promptTokens, delta);
         prefillTime = clock.Elapsed;
         return seqs;
     }
 
     /// <summary>Decodes <paramref name="steps"/> tokens for every sequence; returns batch tokens per second.</summary>
-    public static double DecodeTokensPerSecond(BatchStepper stepper, List<Sequence> seqs, int steps, DeltaFactory? deltas)
+    public static double DecodeTokensPerSecond(BatchStepper stepper, List<Sequence> seqs, int steps, Func<ILinearDelta?>? delta)
     {
-        stepper.Step(seqs.Select(s => (s, 1)).ToList(), deltas); // warm-up step
+        Step(stepper, seqs, 1, delta); // warm-up step
         var clock = Stopwatch.StartNew();
         for (var i = 0; i < steps; i++)
         {
-            stepper.Step(seqs.Select(s => (s, 1)).ToList(), deltas);
+            Step(stepper, seqs, 1, delta);
         }
 
         return steps * seqs.Count / clock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>One step with the delta built just before it, as the engine builds it for every pass.</summary>
+    private static void Step(BatchStepper stepper, List<Sequence> seqs, int count, Func<ILinearDelta?>? delta)
+    {
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        stepper.Step(seqs.Select(s => (s, count)).ToList(), delta?.Invoke());
     }
 
     public static string Gb(double bytes) => $"{bytes / 1e9:F2} GB";

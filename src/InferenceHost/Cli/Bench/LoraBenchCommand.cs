@@ -57,15 +57,14 @@ public static class LoraBenchCommand
                     buffers.Load(i, adapters[i]);
                 }
 
-                DeltaFactory deltas = rows => new LoraBatchDelta(buffers, rows.Select(r => (IReadOnlyList<SlotWeight>)(r.AdapterSelection as SlotWeight[] ?? [])).ToList(), model.Model.Device);
                 using var merger = new WeightMerger(model.Model);
                 foreach (var b in batches)
                 {
-                    var baseline = Decode(model, stepper, b, steps, _ => null, null); // measured beside the others, not once
-                    var same = Decode(model, stepper, b, steps, _ => new[] { new SlotWeight(0, 1.0) }, deltas);
-                    var distinct = Decode(model, stepper, b, steps, i => new[] { new SlotWeight(i % slots, 1.0) }, deltas);
-                    merger.Merge("bench", [(adapters[0], 1.0)]);
-                    var merged = Decode(model, stepper, b, steps, _ => null, null);
+                    var baseline = Decode(model, stepper, b, steps, null); // measured beside the others, not once
+                    var same = Decode(model, stepper, b, steps, Rows(buffers, b, _ => 0));
+                    var distinct = Decode(model, stepper, b, steps, Rows(buffers, b, i => i % slots));
+                    merger.Merge([new LoraUse(adapters[0], 1.0)]);
+                    var merged = Decode(model, stepper, b, steps, null);
                     merger.Restore();
                     stdout.WriteLine($"| {rank} | {targets} | {b} | {baseline:F2} | {same:F2} | {distinct:F2} | {merged:F2} | {same / baseline:P0} | {merged / baseline:P0} |");
                 }
@@ -75,7 +74,7 @@ public static class LoraBenchCommand
                 const int Switches = 5;
                 for (var i = 0; i < Switches; i++)
                 {
-                    merger.Merge($"s{i}", [(adapters[i % adapters.Count], 1.0)]);
+                    merger.Merge([new LoraUse(adapters[i % adapters.Count], 1.0)]);
                 }
 
                 var perSwitch = clock.Elapsed.TotalMilliseconds / Switches;
@@ -94,10 +93,14 @@ public static class LoraBenchCommand
         return 0;
     }
 
-    private static double Decode(LoadedModel model, BatchStepper stepper, int batch, int steps, Func<int, object?> selection, DeltaFactory? deltas)
+    /// <summary>The rows' slots, as the engine gives them: row i on slot <paramref name="slotOf"/>(i) with weight 1.</summary>
+    private static Func<ILinearDelta?> Rows(LoraSlotBuffers buffers, int batch, Func<int, int> slotOf) =>
+        () => new LoraBatchDelta(buffers, Enumerable.Range(0, batch).Select(i => (IReadOnlyList<SlotWeight>)[new SlotWeight(slotOf(i), 1.0)]).ToList(), buffers.Device);
+
+    private static double Decode(LoadedModel model, BatchStepper stepper, int batch, int steps, Func<ILinearDelta?>? delta)
     {
-        var seqs = BenchSupport.Prefilled(model, stepper, batch, PromptTokens, steps + 2, selection, deltas, out _);
-        var rate = BenchSupport.DecodeTokensPerSecond(stepper, seqs, steps, deltas);
+        var seqs = BenchSupport.Prefilled(model, stepper, batch, PromptTokens, steps + 2, delta, out _);
+        var rate = BenchSupport.DecodeTokensPerSecond(stepper, seqs, steps, delta);
         seqs.ForEach(s => s.Dispose());
         return rate;
     }

@@ -1,0 +1,54 @@
+using InferenceHost.Model.Llama;
+
+namespace InferenceHost.Adapters.Peft;
+
+/// <summary>Which of a LoRA's two matrices a tensor is: A [r, in] or B [out, r].</summary>
+public enum LoraPart
+{
+    A,
+    B,
+}
+
+/// <summary>
+/// The PEFT vocabulary in one place: file names, <c>peft_type</c> values, tensor key names and the LoRA scale.
+/// The loader, the writer, the trainer and the evaluation all read it from here.
+/// </summary>
+public static class PeftNames
+{
+    public const string ConfigFile = "adapter_config.json";
+    public const string WeightsFile = "adapter_model.safetensors";
+
+    /// <summary>PEFT's pickle format, which is never loaded.</summary>
+    public const string PickleFile = "adapter_model.bin";
+
+    public const string LoraType = "LORA";
+    public const string PromptTuningType = "PROMPT_TUNING";
+
+    /// <summary>The prompt-tuning tensor [num_virtual_tokens, hidden].</summary>
+    public const string SoftPromptKey = "prompt_embeddings";
+
+    /// <summary>Every LoRA key starts with it: <c>base_model.model.{module path}.lora_A.weight</c>.</summary>
+    public const string KeyPrefix = "base_model.model.";
+
+    public static string LoraKey(LinearSite site, LoraPart part) => $"{KeyPrefix}{site.ModulePath}.{PartName(part)}.weight";
+
+    public static string PartName(LoraPart part) => part == LoraPart.A ? "lora_A" : "lora_B";
+
+    /// <summary>PEFT's scale: alpha / r, or alpha / √r with rsLoRA.</summary>
+    public static double Scale(double alpha, int rank, bool useRsLora) => useRsLora ? alpha / Math.Sqrt(rank) : alpha / rank;
+
+    /// <summary>The adapter kind a <c>peft_type</c> names, or null when we do not serve it.</summary>
+    public static AdapterKind? KindOf(string peftType) => peftType switch
+    {
+        LoraType => AdapterKind.Lora,
+        PromptTuningType => AdapterKind.SoftPrompt,
+        _ => null,
+    };
+
+    /// <summary>The kind of the adapter in <paramref name="directory"/>, read from its config (errors name the adapter).</summary>
+    public static AdapterKind ReadKind(string name, string directory)
+    {
+        var config = PeftConfig.Parse(name, Path.Combine(directory, ConfigFile));
+        return KindOf(config.PeftType) ?? throw new AdapterException(name, "peft_type", $"'{config.PeftType}' is not supported ({LoraType} or {PromptTuningType})");
+    }
+}
