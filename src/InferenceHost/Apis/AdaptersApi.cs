@@ -1,4 +1,5 @@
 using InferenceHost.Adapters;
+using InferenceHost.Apis.Requests;
 using InferenceHost.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -15,38 +16,47 @@ public static class AdaptersApi
         var api = app.MapGroup("/v1").WithTags("Adapters").RequireAdminKey();
         api.MapGet("/adapters", List).WithName("ListAdapters");
         api.MapGet("/adapters/{name}", Get).WithName("GetAdapter");
-        api.MapPost("/adapters", (HttpContext c, IOptions<ServerOptions> s, IOptions<AdaptersOptions> a, ILogger<Served> log) => Load(c, s, a, log, "name", "path")).WithName("LoadAdapter");
-        api.MapDelete("/adapters/{name}", (HttpContext c, string name, ILogger<Served> log) => Unload(c, name, "name", log)).WithName("UnloadAdapter");
-        api.MapPost("/load_lora_adapter", (HttpContext c, IOptions<ServerOptions> s, IOptions<AdaptersOptions> a, ILogger<Served> log) => Load(c, s, a, log, "lora_name", "lora_path")).WithName("LoadLoraAdapter");
-        api.MapPost("/unload_lora_adapter", UnloadVllm).WithName("UnloadLoraAdapter");
+        api.MapPost("/adapters", async (HttpContext c, [AsParameters] AdminServices s) =>
+        {
+            var body = await RequestJson.ReadAsync<LoadAdapterRequest>(c, s.Server.Value.MaxRequestBodyBytes);
+            return await Load(c, s, body.Name, body.Path, "name", "path");
+        }).WithName("LoadAdapter");
+        api.MapDelete("/adapters/{name}", (string name, [AsParameters] AdminServices s) => Unload(s, name, "name")).WithName("UnloadAdapter");
+        api.MapPost("/load_lora_adapter", async (HttpContext c, [AsParameters] AdminServices s) =>
+        {
+            var body = await RequestJson.ReadAsync<LoadLoraAdapterRequest>(c, s.Server.Value.MaxRequestBodyBytes);
+            return await Load(c, s, body.LoraName, body.LoraPath, "lora_name", "lora_path");
+        }).WithName("LoadLoraAdapter");
+        api.MapPost("/unload_lora_adapter", async (HttpContext c, [AsParameters] AdminServices s) =>
+        {
+            s.Host.Ready();
+            var body = await RequestJson.ReadAsync<UnloadLoraAdapterRequest>(c, s.Server.Value.MaxRequestBodyBytes);
+            return Unload(s, body.LoraName, "lora_name");
+        }).WithName("UnloadLoraAdapter");
         return api;
     }
 
-    public static IResult List(HttpContext context)
+    public static IResult List(ModelHost host)
     {
-        var s = GenerationRunner.Ready(context);
+        var s = host.Ready();
         return Results.Json(new { @object = "list", data = s.Registry.List().Select(a => Body(s, a)).ToArray() });
     }
 
-    public static IResult Get(HttpContext context, string name)
+    public static IResult Get(ModelHost host, string name)
     {
-        var s = GenerationRunner.Ready(context);
+        var s = host.Ready();
         return s.Registry.Info(name) is { } a ? Results.Json(Body(s, a)) : throw NotFound(s, name, "name");
     }
 
-    private static async Task<IResult> Load(HttpContext context, IOptions<ServerOptions> server, IOptions<AdaptersOptions> adapters, ILogger log, string nameField, string pathField)
+    private static async Task<IResult> Load(HttpContext context, AdminServices services, string name, string path, string nameField, string pathField)
     {
-        var s = GenerationRunner.Ready(context);
-        using var doc = await ApiErrors.ReadJsonObjectAsync(context, server.Value.MaxRequestBodyBytes);
-        var f = new JsonFields(doc.RootElement);
-        var name = f.String(nameField, required: true)!;
-        var path = f.String(pathField, required: true)!;
+        var s = services.Host.Ready();
         if (name == s.Name)
         {
             throw ApiException.BadRequest($"'{name}' is the base model's name", nameField);
         }
 
-        var dir = PathGuard.CheckAdapterDirectory(path, adapters.Value.ResolvedRoots(), pathField);
+        var dir = PathGuard.CheckAdapterDirectory(path, services.Adapters.Value.ResolvedRoots(), pathField);
         AdapterInfo info;
         try
         {
@@ -54,31 +64,24 @@ public static class AdaptersApi
         }
         catch (AdapterException e)
         {
-            log.LogWarning("Refused adapter {Name} from {Path}: {Message}", name, dir, e.Message);
+            services.Log.LogWarning("Refused adapter {Name} from {Path}: {Message}", name, dir, e.Message);
             throw ApiException.BadRequest(e.Message, e.Field == "name" ? nameField : pathField, "invalid_adapter");
         }
 
-        log.LogInformation("Loaded adapter {Name} from {Path}", name, dir);
+        services.Log.LogInformation("Loaded adapter {Name} from {Path}", name, dir);
         return Results.Json(Body(s, info), statusCode: StatusCodes.Status201Created);
     }
 
-    private static async Task<IResult> UnloadVllm(HttpContext context, IOptions<ServerOptions> server, ILogger<Served> log)
+    private static IResult Unload(AdminServices services, string name, string field)
     {
-        GenerationRunner.Ready(context);
-        using var doc = await ApiErrors.ReadJsonObjectAsync(context, server.Value.MaxRequestBodyBytes);
-        return Unload(context, new JsonFields(doc.RootElement).String("lora_name", required: true)!, "lora_name", log);
-    }
-
-    private static IResult Unload(HttpContext context, string name, string field, ILogger log)
-    {
-        var s = GenerationRunner.Ready(context);
+        var s = services.Host.Ready();
         if (!s.Registry.Unregister(name))
         {
             throw NotFound(s, name, field);
         }
 
         s.Engine.UnloadFromSlots(name);
-        log.LogInformation("Unloaded adapter {Name}", name);
+        services.Log.LogInformation("Unloaded adapter {Name}", name);
         return Results.Json(new { id = name, @object = "adapter", deleted = true });
     }
 
@@ -87,3 +90,6 @@ public static class AdaptersApi
 
     private static object Body(Served s, AdapterInfo a) => ModelsApi.Adapter(s, a, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
 }
+
+/// <summary>The services the adapter routes use.</summary>
+public sealed record AdminServices(ModelHost Host, IOptions<ServerOptions> Server, IOptions<AdaptersOptions> Adapters, ILogger<Served> Log);

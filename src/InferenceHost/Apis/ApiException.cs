@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Microsoft.AspNetCore.Http.Features;
 
 namespace InferenceHost.Apis;
 
@@ -66,55 +65,4 @@ public static class ApiErrors
     }
 
     public static object Body(ApiException e) => new { error = new { message = e.Message, type = e.Type, param = e.Param, code = e.Code } };
-
-    /// <summary>Reads the body as a JSON object, refusing more than <paramref name="maxBytes"/> (413) and bad JSON or UTF-8 (400).</summary>
-    public static async Task<JsonDocument> ReadJsonObjectAsync(HttpContext context, long maxBytes)
-    {
-        if (context.Request.ContentLength > maxBytes)
-        {
-            throw new ApiException(413, $"request body is {context.Request.ContentLength} bytes; the limit is {maxBytes} (Server:MaxRequestBodyBytes)", code: "request_too_large");
-        }
-
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
-        {
-            limit.MaxRequestBodySize = maxBytes;
-        }
-
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
-        {
-            if (buffer.Length + read > maxBytes)
-            {
-                throw new ApiException(413, $"request body exceeds {maxBytes} bytes (Server:MaxRequestBodyBytes)", code: "request_too_large");
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        var bytes = buffer.ToArray();
-        if (!System.Text.Unicode.Utf8.IsValid(bytes))
-        {
-            throw ApiException.BadRequest("the request body is not valid UTF-8", code: "invalid_utf8");
-        }
-
-        JsonDocument doc;
-        try
-        {
-            doc = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 64 });
-        }
-        catch (JsonException e)
-        {
-            throw ApiException.BadRequest($"the request body is not valid JSON: {e.Message}", code: "invalid_json");
-        }
-
-        if (doc.RootElement.ValueKind != JsonValueKind.Object)
-        {
-            doc.Dispose();
-            throw ApiException.BadRequest("the request body must be a JSON object", code: "invalid_json");
-        }
-
-        return doc;
-    }
 }

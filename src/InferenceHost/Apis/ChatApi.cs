@@ -1,5 +1,5 @@
 using System.Text;
-using System.Text.Json;
+using InferenceHost.Apis.Requests;
 using InferenceHost.Engine;
 using InferenceHost.Engine.Generation;
 using InferenceHost.Hosting;
@@ -10,8 +10,6 @@ namespace InferenceHost.Apis;
 /// <summary><c>POST /v1/chat/completions</c>: messages rendered with the configured <c>ChatTemplate</c>.</summary>
 public static class ChatApi
 {
-    private static readonly string[] Roles = ["system", "user", "assistant", "developer", "tool"];
-
     public static RouteGroupBuilder MapChatApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/v1").WithTags("Chat").RequireApiKey();
@@ -19,73 +17,18 @@ public static class ChatApi
         return api;
     }
 
-    public static async Task CreateChatCompletion(HttpContext context, IOptions<ServerOptions> server, IOptions<ChatOptions> chat)
+    public static async Task CreateChatCompletion(HttpContext context, [AsParameters] GenerationServices services, IOptions<ChatOptions> chat)
     {
-        var served = GenerationRunner.Ready(context);
-        using var doc = await ApiErrors.ReadJsonObjectAsync(context, server.Value.MaxRequestBodyBytes);
-        var f = new JsonFields(doc.RootElement);
-        var messages = Messages(f);
+        var served = services.Host.Ready();
+        var request = await RequestJson.ReadAsync<ChatCompletionRequest>(context, services.Server.Value.MaxRequestBodyBytes);
+        var messages = request.ChatMessages();
         var prompt = ChatTemplates.Render(chat.Value.ChatTemplate, messages);
         var ids = served.Model.Tokenizer.Encode(prompt);
-        var logprobs = f.Bool("logprobs");
-        var top = f.Int("top_logprobs", 0, 20) ?? 0;
-        var field = f.Has("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
-        var plan = CompletionsApi.Plan(f, served, [ids], [prompt], field, logprobs: logprobs ? top : 0);
-        await GenerationRunner.RunAsync(context, served, plan, new ChatShape(served, logprobs ? top : null, f.Bool("return_token_ids"), ids), "chatcmpl");
-    }
-
-    private static IReadOnlyList<ChatMessage> Messages(JsonFields f)
-    {
-        var m = f.Get("messages") ?? throw JsonFields.Missing("messages");
-        if (m.ValueKind != JsonValueKind.Array || m.GetArrayLength() == 0)
-        {
-            throw JsonFields.Type("messages", "a non-empty list of {\"role\", \"content\"} objects");
-        }
-
-        return m.EnumerateArray().Select((e, i) =>
-        {
-            if (e.ValueKind != JsonValueKind.Object)
-            {
-                throw JsonFields.Type($"messages[{i}]", "an object with role and content");
-            }
-
-            var item = new JsonFields(e);
-            var role = item.String("role", required: true)!;
-            if (!Roles.Contains(role))
-            {
-                throw ApiException.BadRequest($"'messages[{i}].role' must be one of {string.Join(", ", Roles)}", $"messages[{i}].role");
-            }
-
-            return new ChatMessage(role == "developer" ? "system" : role, Content(item.Get("content"), i));
-        }).ToArray();
-    }
-
-    // Content is a string or a list of {"type": "text", "text": ...} parts.
-    private static string Content(JsonElement? content, int i)
-    {
-        switch (content)
-        {
-            case null:
-                return string.Empty;
-            case { ValueKind: JsonValueKind.String } s:
-                return s.GetString()!;
-            case { ValueKind: JsonValueKind.Array } parts:
-                var sb = new StringBuilder();
-                foreach (var p in parts.EnumerateArray())
-                {
-                    var part = new JsonFields(p);
-                    if (p.ValueKind != JsonValueKind.Object || part.String("type") != "text")
-                    {
-                        throw ApiException.BadRequest($"'messages[{i}].content' parts must be {{\"type\": \"text\", \"text\": ...}}", $"messages[{i}].content");
-                    }
-
-                    sb.Append(part.String("text"));
-                }
-
-                return sb.ToString();
-            default:
-                throw JsonFields.Type($"messages[{i}].content", "a string or a list of text parts");
-        }
+        var sampling = request.ToSampling(defaultMaxTokens: served.Engine.MaxSequenceLength - ids.Count);
+        var adapters = GenerationRunner.ResolveModel(served, request.Model, request.AdapterRequests());
+        var plan = new GenerationPlan(request.Model ?? served.Name, [ids], [prompt], request.Choices, sampling, adapters,
+            request.Stream ?? false, request.StreamOptions?.IncludeUsage ?? false);
+        await GenerationRunner.RunAsync(context, services, plan, new ChatShape(served, sampling.Logprobs, request.ReturnTokenIds ?? false, ids), "chatcmpl");
     }
 
     /// <summary>Shapes <c>chat.completion</c> bodies and <c>chat.completion.chunk</c> deltas.</summary>

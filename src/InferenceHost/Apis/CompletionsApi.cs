@@ -1,9 +1,7 @@
-using System.Text.Json;
+using InferenceHost.Apis.Requests;
 using InferenceHost.Engine;
 using InferenceHost.Engine.Generation;
-using InferenceHost.Engine.Sampling;
 using InferenceHost.Hosting;
-using Microsoft.Extensions.Options;
 
 namespace InferenceHost.Apis;
 
@@ -17,97 +15,46 @@ public static class CompletionsApi
         return api;
     }
 
-    public static async Task CreateCompletion(HttpContext context, IOptions<ServerOptions> server)
+    public static async Task CreateCompletion(HttpContext context, [AsParameters] GenerationServices services)
     {
-        var served = GenerationRunner.Ready(context);
-        using var doc = await ApiErrors.ReadJsonObjectAsync(context, server.Value.MaxRequestBodyBytes);
-        var f = new JsonFields(doc.RootElement);
-        var (ids, texts) = Prompts(f, served);
-        var plan = Plan(f, served, ids, texts, maxTokensField: "max_tokens");
+        var served = services.Host.Ready();
+        var request = await RequestJson.ReadAsync<CompletionRequest>(context, services.Server.Value.MaxRequestBodyBytes);
+        var (ids, texts) = Prompts(request.Prompt, served);
+        var adapters = GenerationRunner.ResolveModel(served, request.Model, request.AdapterRequests());
+        var plan = new GenerationPlan(request.Model ?? served.Name, ids, texts, request.Choices, request.ToSampling(), adapters,
+            request.Stream ?? false, request.StreamOptions?.IncludeUsage ?? false);
         var shape = new CompletionShape(
             served,
-            Echo: f.Bool("echo"),
-            Logprobs: f.Has("logprobs") ? plan.Sampling.Logprobs : null,
-            ReturnTokenIds: f.Bool("return_token_ids"),
+            Echo: request.Echo ?? false,
+            Logprobs: plan.Sampling.Logprobs,
+            ReturnTokenIds: request.ReturnTokenIds ?? false,
             PromptTexts: texts,
             PromptIds: ids);
-        await GenerationRunner.RunAsync(context, served, plan, shape, "cmpl");
+        await GenerationRunner.RunAsync(context, services, plan, shape, "cmpl");
     }
 
-    /// <summary>The sampling fields shared with chat; <paramref name="maxTokensField"/> names the length field.</summary>
-    public static GenerationPlan Plan(JsonFields f, Served served, IReadOnlyList<IReadOnlyList<int>> ids, IReadOnlyList<string> texts, string maxTokensField, int? logprobs = null)
-    {
-        var model = f.String("model");
-        var extra = GenerationRunner.ParseAdapters(f);
-        var adapters = GenerationRunner.ResolveModel(served, model, extra);
-        var maxTokens = f.Int(maxTokensField, 1, 1 << 24) ?? (maxTokensField == "max_tokens" ? 16 : Math.Max(1, served.Engine.MaxSequenceLength - ids.Max(p => p.Count)));
-        var sampling = new SamplingParams
-        {
-            MaxTokens = maxTokens,
-            Temperature = f.Double("temperature", 0, 2) ?? 1.0,
-            TopP = f.Double("top_p", double.Epsilon, 1) ?? 1.0,
-            TopK = f.Int("top_k", -1, 1 << 20) is { } k and > 0 ? k : 0,
-            Seed = f.Long("seed"),
-            Stop = f.Strings("stop"),
-            IgnoreEos = f.Bool("ignore_eos"),
-            Logprobs = logprobs ?? f.Int("logprobs", 0, 20) ?? 0,
-        };
-        if (sampling.Stop.Any(string.IsNullOrEmpty))
-        {
-            throw ApiException.BadRequest("'stop' strings must not be empty", "stop");
-        }
-
-        f.String("user");
-        var stream = f.Bool("stream");
-        var includeUsage = f.Object("stream_options").Bool("include_usage");
-        return new GenerationPlan(model ?? served.Name, ids, texts, f.Int("n", 1, 128) ?? 1, sampling, adapters, stream, includeUsage);
-    }
-
-    private static (IReadOnlyList<IReadOnlyList<int>>, IReadOnlyList<string>) Prompts(JsonFields f, Served served)
+    private static (IReadOnlyList<IReadOnlyList<int>>, IReadOnlyList<string>) Prompts(PromptInput prompt, Served served)
     {
         var tok = served.Model.Tokenizer;
-        var p = f.Get("prompt") ?? throw JsonFields.Missing("prompt");
-        const string What = "a string, a list of strings, a list of token ids or a list of lists of token ids";
-        switch (p.ValueKind)
+        if (prompt.Texts is { } texts)
         {
-            case JsonValueKind.String:
-                var s = p.GetString()!;
-                return ([tok.Encode(s)], [s]);
-            case JsonValueKind.Array when p.GetArrayLength() == 0:
-                throw ApiException.BadRequest("'prompt' must not be empty", "prompt");
-            case JsonValueKind.Array when p[0].ValueKind == JsonValueKind.Number:
-                var ids = TokenIds(p, tok.VocabSize);
-                return ([ids], [tok.Decode(ids)]);
-            case JsonValueKind.Array:
-                var items = p.EnumerateArray().ToArray();
-                if (items.All(e => e.ValueKind == JsonValueKind.String))
-                {
-                    var texts = items.Select(e => e.GetString()!).ToArray();
-                    return (texts.Select(t => tok.Encode(t)).ToArray(), texts);
-                }
-
-                if (items.All(e => e.ValueKind == JsonValueKind.Array))
-                {
-                    var lists = items.Select(e => TokenIds(e, tok.VocabSize)).ToArray();
-                    return (lists, lists.Select(l => tok.Decode(l)).ToArray());
-                }
-
-                throw JsonFields.Type("prompt", What);
-            default:
-                throw JsonFields.Type("prompt", What);
+            return (texts.Select(t => tok.Encode(t)).ToArray(), texts);
         }
-    }
 
-    private static IReadOnlyList<int> TokenIds(JsonElement a, int vocab) => a.EnumerateArray().Select(e =>
-        e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out var id) && id >= 0 && id < vocab
-            ? id
-            : throw ApiException.BadRequest($"'prompt' token ids must be integers in [0, {vocab})", "prompt")).ToArray();
+        var lists = prompt.Ids!;
+        if (lists.Any(l => l.Count == 0 || l.Any(id => id < 0 || id >= tok.VocabSize)))
+        {
+            throw ApiException.BadRequest($"'prompt' token ids must be non-empty lists of integers in [0, {tok.VocabSize})", "prompt");
+        }
+
+        return (lists, lists.Select(l => tok.Decode(l)).ToArray());
+    }
 
     /// <summary>Shapes <c>text_completion</c> bodies and chunks.</summary>
     private sealed record CompletionShape(Served Served, bool Echo, int? Logprobs, bool ReturnTokenIds, IReadOnlyList<string> PromptTexts, IReadOnlyList<IReadOnlyList<int>> PromptIds) : IResponseShape
     {
         public object Choice(ChoiceResult c) => ChoiceBody(c.Index, (Echo ? PromptTexts[c.Prompt] : string.Empty) + c.Result.Text,
-            GenerationRunner.FinishReasonText(c.Result.Finish), LogprobsBody(c.Events, Echo ? PromptTexts[c.Prompt].Length : 0), ReturnTokenIds ? c.Result.TokenIds : null);
+            GenerationRunner.FinishReasonText(c.Result.Finish), LogprobsBody(Entries(c), 0), ReturnTokenIds ? c.Result.TokenIds : null);
 
         public object Response(string id, long created, string model, IReadOnlyList<ChoiceResult> choices, object usage, GenerationPlan plan)
         {
@@ -132,7 +79,7 @@ public static class CompletionsApi
             Echo ? [Chunk(id, created, model, ChoiceBody(index, PromptTexts[prompt], null, null, null))] : [];
 
         public object TokenChunk(string id, long created, string model, int index, TokenEvent e, string text) =>
-            Chunk(id, created, model, ChoiceBody(index, text, null, LogprobsBody([e], 0), ReturnTokenIds ? [e.TokenId] : null));
+            Chunk(id, created, model, ChoiceBody(index, text, null, LogprobsBody([(e.TokenId, e.Text, e.Logprob, e.TopLogprobs)], 0), ReturnTokenIds ? [e.TokenId] : null));
 
         public object FinishChunk(string id, long created, string model, int index, GenerationResult r, string rest) =>
             Chunk(id, created, model, ChoiceBody(index, rest, GenerationRunner.FinishReasonText(r.Finish), null, null));
@@ -154,8 +101,22 @@ public static class CompletionsApi
             return c;
         }
 
+        /// <summary>The tokens a choice's logprobs cover: with echo, the prompt's first (its first logprob is null), then the generated ones.</summary>
+        private List<(int Id, string Text, float? Logprob, IReadOnlyList<(int Id, float Logprob)>? Top)> Entries(ChoiceResult c)
+        {
+            var entries = new List<(int, string, float?, IReadOnlyList<(int, float)>?)>();
+            if (Echo && c.Result.PromptLogprobs is { } prompt)
+            {
+                var tok = Served.Model.Tokenizer;
+                entries.AddRange(prompt.Select(p => (p.TokenId, tok.Decode([p.TokenId]), p.Logprob, p.Logprob is null ? null : p.TopLogprobs)));
+            }
+
+            entries.AddRange(c.Events.Select(e => (e.TokenId, e.Text, (float?)e.Logprob, (IReadOnlyList<(int, float)>?)e.TopLogprobs)));
+            return entries;
+        }
+
         // OpenAI's legacy shape: parallel lists of token strings, their logprobs, top-N maps and text offsets.
-        private object? LogprobsBody(IReadOnlyList<TokenEvent> events, int offset)
+        private object? LogprobsBody(IReadOnlyList<(int Id, string Text, float? Logprob, IReadOnlyList<(int Id, float Logprob)>? Top)> entries, int offset)
         {
             if (Logprobs is not { } top)
             {
@@ -164,7 +125,7 @@ public static class CompletionsApi
 
             var tok = Served.Model.Tokenizer;
             var offsets = new List<int>();
-            foreach (var e in events)
+            foreach (var e in entries)
             {
                 offsets.Add(offset);
                 offset += e.Text.Length;
@@ -172,12 +133,17 @@ public static class CompletionsApi
 
             return new
             {
-                tokens = events.Select(e => tok.Decode([e.TokenId])).ToArray(),
-                token_logprobs = events.Select(e => e.Logprob).ToArray(),
-                top_logprobs = top == 0 ? null : events.Select(e =>
+                tokens = entries.Select(e => tok.Decode([e.Id])).ToArray(),
+                token_logprobs = entries.Select(e => e.Logprob).ToArray(),
+                top_logprobs = top == 0 ? null : entries.Select(e =>
                 {
+                    if (e.Top is null)
+                    {
+                        return null;
+                    }
+
                     var map = new Dictionary<string, float>();
-                    foreach (var (tid, lp) in e.TopLogprobs.Take(top))
+                    foreach (var (tid, lp) in e.Top.Take(top))
                     {
                         map.TryAdd(tok.Decode([tid]), lp);
                     }

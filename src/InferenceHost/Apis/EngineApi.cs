@@ -14,18 +14,19 @@ public static class EngineApi
         return app;
     }
 
-    private static IResult Status(HttpContext context)
+    private static IResult Status(ModelHost host)
     {
-        var engine = GenerationRunner.Ready(context).Engine;
+        var engine = host.Ready().Engine;
         var s = engine.Stats;
+        var mode = engine.Mode;
         var p = engine.AutoPolicy;
         return Results.Ok(new
         {
             lora_mode = new
             {
-                configured = engine.ConfiguredMode.ToString().ToLowerInvariant(),
-                effective = s.Mode,
-                merged_key = s.MergedKey,
+                configured = mode.Configured.ToString().ToLowerInvariant(),
+                effective = mode.Effective,
+                merged_key = mode.MergedKey,
                 auto_policy = new
                 {
                     window = p.Window,

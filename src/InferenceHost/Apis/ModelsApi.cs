@@ -14,18 +14,18 @@ public static class ModelsApi
         return api;
     }
 
-    public static IResult ListModels(HttpContext context)
+    public static IResult ListModels(ModelHost host)
     {
-        var s = GenerationRunner.Ready(context);
+        var s = host.Ready();
         var created = Created(s);
         var data = new List<object> { Base(s, created) };
         data.AddRange(s.Registry.List().Select(a => Adapter(s, a, created)));
         return Results.Json(new { @object = "list", data });
     }
 
-    public static IResult GetModel(HttpContext context, string id)
+    public static IResult GetModel(ModelHost host, string id)
     {
-        var s = GenerationRunner.Ready(context);
+        var s = host.Ready();
         if (id == s.Name)
         {
             return Results.Json(Base(s, Created(s)));
@@ -42,7 +42,7 @@ public static class ModelsApi
         @object = "model",
         created,
         owned_by = "inferencehost",
-        root = a.Path,
+        root = a.Name, // paths are the operator's business, not the clients'
         parent = s.Name,
         type = a.Kind switch { AdapterKind.Lora => "lora", AdapterKind.SoftPrompt => "soft_prompt", _ => null },
         rank = a.Rank,
@@ -59,7 +59,7 @@ public static class ModelsApi
         @object = "model",
         created,
         owned_by = "inferencehost",
-        root = s.Path,
+        root = s.Name,
         parent = (string?)null,
         max_model_len = s.Engine.MaxSequenceLength,
     };
