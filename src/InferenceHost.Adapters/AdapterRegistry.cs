@@ -76,12 +76,17 @@ public sealed class AdapterRegistry : IDisposable
     /// <summary>Loads and validates the adapter, then makes it available under <paramref name="name"/>.</summary>
     public AdapterInfo Register(string name, string directory)
     {
-        if (string.IsNullOrWhiteSpace(name) || name.IndexOfAny(['/', '\\']) >= 0)
-        {
-            throw new AdapterException(name, "name", "must be a non-empty name without path separators");
-        }
+        CheckName(name);
+        return Register(name, PeftAdapterLoader.Load(name, directory, baseConfig, baseModelName, maxRank, computeDType));
+    }
 
-        var adapter = PeftAdapterLoader.Load(name, directory, baseConfig, baseModelName, maxRank, computeDType);
+    /// <summary>
+    /// Makes an adapter that is already in memory available under <paramref name="name"/> (embedders, tests);
+    /// the registry owns it from now on. Once evicted it is reloaded from its directory, through the loader's checks.
+    /// </summary>
+    public AdapterInfo Register(string name, Adapter adapter)
+    {
+        CheckName(name);
         foreach (var w in adapter.Warnings)
         {
             Warning?.Invoke(w);
@@ -95,11 +100,19 @@ public sealed class AdapterRegistry : IDisposable
                 throw new AdapterException(name, "name", "an adapter with this name is already loaded; unload it first");
             }
 
-            var entry = new Entry(name, directory) { Adapter = new Shared(adapter), LastUsed = ++clock };
+            var entry = new Entry(name, adapter.Directory) { Adapter = new Shared(adapter), LastUsed = ++clock };
             entries[name] = entry;
             Fill(entry, adapter);
             EvictOverCapacity();
             return entry.Info();
+        }
+    }
+
+    private static void CheckName(string name)
+    {
+        if (string.IsNullOrWhiteSpace(name) || name.IndexOfAny(['/', '\\', '\0']) >= 0 || name.Length > 256)
+        {
+            throw new AdapterException(name, "name", "must be a non-empty name of at most 256 characters without path separators");
         }
     }
 
@@ -169,8 +182,23 @@ public sealed class AdapterRegistry : IDisposable
             Misses++;
         }
 
-        // Cold load outside the lock: disk I/O must not block other lookups.
-        var loaded = PeftAdapterLoader.Load(name, entry.Directory, baseConfig, baseModelName, maxRank, computeDType);
+        // Cold load outside the lock: disk I/O must not block other lookups. A file that went bad since is
+        // recorded on the entry (listings show it) and refused to this request.
+        Adapter loaded;
+        try
+        {
+            loaded = PeftAdapterLoader.Load(name, entry.Directory, baseConfig, baseModelName, maxRank, computeDType);
+        }
+        catch (AdapterException e)
+        {
+            lock (gate)
+            {
+                entry.Error = e.Message;
+            }
+
+            throw;
+        }
+
         lock (gate)
         {
             if (!entries.TryGetValue(name, out var current) || current != entry)

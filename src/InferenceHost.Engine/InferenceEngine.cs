@@ -166,7 +166,21 @@ public sealed partial class InferenceEngine : IDisposable
                 throw new InvalidRequestException("adapters", $"adapter '{a.Name}': weight must be a finite number");
             }
 
-            var lease = Registry.Acquire(a.Name) ?? throw new UnknownAdapterException(a.Name, Registry.Names);
+            AdapterLease? lease;
+            try
+            {
+                lease = Registry.Acquire(a.Name);
+            }
+            catch (AdapterException e)
+            {
+                throw new InvalidRequestException("adapters", e.Message); // its files went bad since it was registered
+            }
+
+            if (lease is null)
+            {
+                throw new UnknownAdapterException(a.Name, Registry.Names);
+            }
+
             leases.Add(lease);
             switch (lease.Adapter)
             {
