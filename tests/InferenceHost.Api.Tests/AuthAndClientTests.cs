@@ -1,5 +1,6 @@
 using System.ClientModel;
 using System.Net;
+using System.Net.Http.Json;
 using System.Net.Sockets;
 using Microsoft.Extensions.Options;
 using OpenAI;
@@ -35,6 +36,23 @@ public sealed class AuthAndClientTests
         Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/v1/adapters")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await admin.PostJsonAsync("/v1/completions", new { prompt = "hi", max_tokens = 1 })).Status);
         Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/health/ready")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_401_says_Bearer_and_metrics_can_be_put_behind_the_keys()
+    {
+        await using var open = new ApiFactory(extra: Keys);
+        var anonymous = await open.ReadyAsync();
+        var denied = await anonymous.PostAsJsonAsync("/v1/completions", new { prompt = "hi", max_tokens = 1 });
+        Assert.Equal(HttpStatusCode.Unauthorized, denied.StatusCode);
+        Assert.Equal("Bearer", denied.Headers.WwwAuthenticate.Single().Scheme);
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/metrics")).StatusCode); // the default: scrapers work unchanged
+
+        await using var guarded = new ApiFactory(extra: new Dictionary<string, string?>(Keys) { ["Auth:ProtectMetrics"] = "true" });
+        var metrics = await (await guarded.ReadyAsync()).GetAsync("/metrics");
+        Assert.Equal(HttpStatusCode.Unauthorized, metrics.StatusCode);
+        Assert.Equal("Bearer", metrics.Headers.WwwAuthenticate.Single().Scheme);
+        Assert.Equal(HttpStatusCode.OK, (await (await guarded.ReadyAsync("user-key")).GetAsync("/metrics")).StatusCode);
     }
 
     [Theory]

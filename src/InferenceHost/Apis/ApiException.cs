@@ -50,11 +50,22 @@ public static class ApiErrors
         {
             // the client went away; nothing to answer
         }
+        catch (Exception e) when (!context.Response.HasStarted && e is not OperationCanceledException)
+        {
+            // A bug, not bad input: still an OpenAI-shaped answer (never a cut connection or an HTML page), and logged.
+            context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("InferenceHost.Errors").LogError(e, "Unhandled error on {Path}", context.Request.Path);
+            await WriteAsync(context, new ApiException(500, $"internal error: {e.GetType().Name}: {e.Message}", code: "internal_error"));
+        }
     });
 
     public static Task WriteAsync(HttpContext context, ApiException e)
     {
         context.Response.StatusCode = e.Status;
+        if (e.Status == StatusCodes.Status401Unauthorized)
+        {
+            context.Response.Headers.WWWAuthenticate = "Bearer"; // RFC 6750
+        }
+
         if (e.RetryAfter is { } s)
         {
             context.Response.Headers.RetryAfter = s.ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -14,13 +14,20 @@ public sealed class ApiKeyFilter(bool admin) : IEndpointFilter
 {
     public ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
-        var auth = context.HttpContext.RequestServices.GetRequiredService<IOptions<AuthOptions>>().Value;
+        Authorize(context.HttpContext, admin);
+        return next(context);
+    }
+
+    /// <summary>Throws the 401/403 <see cref="ApiException"/> when the request's key does not allow the route.</summary>
+    public static void Authorize(HttpContext http, bool admin)
+    {
+        var auth = http.RequestServices.GetRequiredService<IOptions<AuthOptions>>().Value;
         if (auth.ApiKeys.Count == 0 && auth.AdminKeys.Count == 0)
         {
-            return next(context);
+            return;
         }
 
-        var header = context.HttpContext.Request.Headers.Authorization.ToString();
+        var header = http.Request.Headers.Authorization.ToString();
         var key = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : null;
         if (key is null)
         {
@@ -37,8 +44,6 @@ public sealed class ApiKeyFilter(bool admin) : IEndpointFilter
         {
             throw new ApiException(403, "this route needs an admin key (Auth:AdminKeys)", code: "insufficient_permissions");
         }
-
-        return next(context);
     }
 
     private static bool Matches(string key, IEnumerable<string> keys)
@@ -61,4 +66,15 @@ public static class ApiKeyFilterExtensions
 
     public static TBuilder RequireAdminKey<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
         builder.AddEndpointFilter(new ApiKeyFilter(admin: true));
+
+    /// <summary>
+    /// The same check in front of a path whose endpoint is not a route handler (endpoint filters do not run
+    /// for those, e.g. the Prometheus scrape), when <paramref name="enabled"/>.
+    /// </summary>
+    public static IApplicationBuilder RequireApiKeyFor(this IApplicationBuilder app, PathString path, bool enabled) =>
+        !enabled ? app : app.UseWhen(c => c.Request.Path.StartsWithSegments(path), b => b.Use((context, next) =>
+        {
+            ApiKeyFilter.Authorize(context, admin: false);
+            return next(context);
+        }));
 }

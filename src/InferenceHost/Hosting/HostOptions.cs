@@ -113,6 +113,9 @@ public sealed class AuthOptions
     public List<string> ApiKeys { get; set; } = [];
 
     public List<string> AdminKeys { get; set; } = [];
+
+    /// <summary>Put <c>/metrics</c> behind the API keys too (its labels name adapters: tenant data). Off by default so scrapers work unchanged.</summary>
+    public bool ProtectMetrics { get; set; }
 }
 
 /// <summary><c>Server</c>: request limits.</summary>

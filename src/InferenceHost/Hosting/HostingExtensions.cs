@@ -70,6 +70,7 @@ public static class HostingExtensions
         app.MapModelsApi();
         app.MapAdaptersApi();
         app.MapEngineApi();
+        app.RequireApiKeyFor("/metrics", app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<AuthOptions>>().Value.ProtectMetrics);
         app.MapPrometheusScrapingEndpoint("/metrics");
         // Instantiate the meter now so gauges exist before the first request.
         _ = app.Services.GetRequiredService<InferenceTelemetry>();

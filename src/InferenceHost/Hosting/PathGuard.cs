@@ -28,6 +28,22 @@ public static class PathGuard
         return Path.TrimEndingDirectorySeparator(current);
     }
 
+    /// <summary>Most entries an adapter directory may hold (PEFT writes two files and a README).</summary>
+    public const int MaxEntries = 256;
+
+    /// <summary><see cref="Canonical"/>, with what the file system refuses (link loops, names too long) as a 400 naming the path.</summary>
+    private static string Resolve(string path, string requested, string param)
+    {
+        try
+        {
+            return Canonical(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            throw ApiException.BadRequest($"'{requested}': {Path.GetFileName(path)} cannot be resolved ({e.Message}); a symbolic link loop?", param, "invalid_path");
+        }
+    }
+
     public static bool IsUnder(string canonical, IReadOnlyList<string> roots) =>
         roots.Any(r => canonical.StartsWith(Path.TrimEndingDirectorySeparator(r) + Path.DirectorySeparatorChar, StringComparison.Ordinal));
 
@@ -39,7 +55,7 @@ public static class PathGuard
             throw ApiException.BadRequest($"'{param}' must be a directory path", param);
         }
 
-        var canonical = Canonical(path);
+        var canonical = Resolve(path, path, param);
         if (!IsUnder(canonical, roots))
         {
             throw new ApiException(403, $"'{path}' resolves to '{canonical}', which is outside the allowed adapter roots (Adapters:AllowedRoots: {string.Join(", ", roots)})", param, "path_not_allowed");
@@ -50,9 +66,15 @@ public static class PathGuard
             throw ApiException.BadRequest($"adapter directory '{path}' does not exist", param, "not_found");
         }
 
-        foreach (var file in Directory.EnumerateFileSystemEntries(canonical, "*", SearchOption.AllDirectories))
+        var options = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 };
+        foreach (var (file, i) in Directory.EnumerateFileSystemEntries(canonical, "*", options).Select((f, i) => (f, i)))
         {
-            var real = Canonical(file);
+            if (i == MaxEntries)
+            {
+                throw ApiException.BadRequest($"'{path}' holds more than {MaxEntries} files; an adapter directory holds a few", param);
+            }
+
+            var real = Resolve(file, path, param);
             if (!IsUnder(real, roots))
             {
                 throw new ApiException(403, $"'{Path.GetFileName(file)}' in '{path}' links to '{real}', outside the allowed adapter roots", param, "path_not_allowed");
