@@ -1,5 +1,6 @@
 using InferenceHost.Apis;
 using InferenceHost.Telemetry;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
@@ -27,6 +28,8 @@ public static class HostingExtensions
         services.AddSingleton<ModelHost>();
         services.AddHostedService(sp => sp.GetRequiredService<ModelHost>());
         services.AddSingleton<InferenceTelemetry>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<TrafficWindow>();
         builder.AddInferenceTelemetry();
         return builder;
     }
@@ -70,6 +73,7 @@ public static class HostingExtensions
         app.MapModelsApi();
         app.MapAdaptersApi();
         app.MapEngineApi();
+        app.MapTrafficApi();
         app.MapPrometheusScrapingEndpoint("/metrics");
         // Instantiate the meter now so gauges exist before the first request.
         _ = app.Services.GetRequiredService<InferenceTelemetry>();
