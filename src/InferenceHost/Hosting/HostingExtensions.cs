@@ -1,4 +1,5 @@
 using InferenceHost.Apis;
+using InferenceHost.WebConsole;
 using InferenceHost.Telemetry;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -67,6 +68,7 @@ public static class HostingExtensions
     public static WebApplication MapInferenceApis(this WebApplication app)
     {
         app.UseOpenAiErrors();
+        app.MapConsoleApi();
         app.MapHealthApi();
         app.MapCompletionsApi();
         app.MapChatApi();
