@@ -6,13 +6,7 @@ namespace InferenceHost.Adapters.Tests;
 /// <summary>The evaluation card beside an adapter: read when the adapter registers; a bad card is listed, never fatal.</summary>
 public sealed class EvaluationCardTests : IDisposable
 {
-    private const string Good = """
-        {"task": "dialogue-summary", "template": "dialogue-summary#0", "data": "dialogsum validation (500 dialogues)",
-         "metric": "rouge1", "score": 0.31, "base_score": 0.12,
-         "scores": {"rouge1": 0.31, "rouge2": 0.09, "rougeL": 0.25, "rougeLsum": 0.26, "bleu": 4.2},
-         "base_scores": {"rouge1": 0.12, "rouge2": 0.01, "rougeL": 0.1, "rougeLsum": 0.1, "bleu": 0.3},
-         "examples": 500, "date": "2026-12-02T12:00:00Z", "base_model": "default"}
-        """;
+    private const string Good = SampleCards.Full;
 
     private readonly LlamaConfig config = LlamaConfig.Load(Path.Combine(TestFixtures.ModelDir("tiny-llama"), "config.json"));
     private readonly string temp = Directory.CreateTempSubdirectory("eval-card-tests-").FullName;

@@ -17,13 +17,7 @@ namespace InferenceHost.Console.Tests;
 /// </summary>
 public sealed class ConsoleBrowserTests(ConsoleSession session) : IClassFixture<ConsoleSession>
 {
-    private const string Card = """
-        {"task": "dialogue-summary", "template": "dialogue-summary#0", "data": "test fixture card (not a measured score)",
-         "metric": "rouge1", "score": 0.31, "base_score": 0.12,
-         "scores": {"rouge1": 0.31, "rouge2": 0.09, "rougeL": 0.25, "rougeLsum": 0.26, "bleu": 4.2},
-         "base_scores": {"rouge1": 0.12, "rouge2": 0.01, "rougeL": 0.1, "rougeLsum": 0.1, "bleu": 0.3},
-         "examples": 500, "date": "2026-12-02T12:00:00Z", "base_model": "tiny-llama"}
-        """;
+    private const string Card = SampleCards.Full;
 
     private static readonly PageWaitForFunctionOptions Soon = new() { Timeout = 20_000, PollingInterval = 100 };
 
@@ -34,6 +28,10 @@ public sealed class ConsoleBrowserTests(ConsoleSession session) : IClassFixture<
         using var http = Http();
         Assert.Equal(HttpStatusCode.Created, (await http.PostAsJsonAsync("/v1/adapters", new { name = "summary-lora", path = CopyLoraQv("summary-lora", Card) })).StatusCode);
         await Task.WhenAll(new[] { "lora-qv", "lora-qv", "soft-8", "tiny-llama", "summary-lora", "lora-qv" }.Select(m => Complete(http, m, 8)));
+        if (ScreenshotDir is not null)
+        {
+            await TrafficForScreenshotsAsync(http);
+        }
 
         await page.GotoAsync(session.Url + "/console");
         await Expect(page.Locator("tr[data-adapter='lora-rs-layer1']")).ToBeVisibleAsync();
@@ -48,7 +46,11 @@ public sealed class ConsoleBrowserTests(ConsoleSession session) : IClassFixture<
         await Expect(page.Locator("#slots-table tr[data-slot='0']")).ToBeVisibleAsync();
         await Expect(page.Locator("[data-tile='KV cache']")).ToContainTextAsync("MiB");
         await page.WaitForFunctionAsync("() => Number(document.getElementById('engine-chart').dataset.updates) >= 3", null, Soon);
-        await ShotAsync(page, "engine");
+        if (ScreenshotDir is not null)
+        {
+            await OneAdapterDominatesAsync(http, page); // auto mode merges it; the screenshot is taken under that load
+        }
+
 
         await page.GotoAsync(session.Url + "/console/#traffic");
         await Expect(page.Locator("#traffic-table tr[data-group='lora-qv'] td[data-field='requests']")).Not.ToHaveTextAsync("0");
@@ -258,9 +260,41 @@ public sealed class ConsoleBrowserTests(ConsoleSession session) : IClassFixture<
         return dir;
     }
 
+    private static string? ScreenshotDir => Environment.GetEnvironmentVariable("INFERENCEHOST_CONSOLE_SCREENSHOTS") is { Length: > 0 } d ? d : null;
+
+    /// <summary>Screenshot runs only: 40 s of mixed traffic in three loops, so the charts have something to show.</summary>
+    private static async Task TrafficForScreenshotsAsync(HttpClient http)
+    {
+        string[] models = ["lora-qv", "soft-8", "tiny-llama", "summary-lora", "lora-all", "lora-qv"];
+        var until = DateTime.UtcNow.AddSeconds(40);
+        await Task.WhenAll(Enumerable.Range(0, 3).Select(async loop =>
+        {
+            for (var i = loop; DateTime.UtcNow < until; i++)
+            {
+                await Complete(http, models[i % models.Length], 8 + (i % 3 * 8));
+            }
+        }));
+    }
+
+    /// <summary>Screenshot runs only: 15 s of four concurrent loops on lora-qv alone, watched on the Engine view.</summary>
+    private static async Task OneAdapterDominatesAsync(HttpClient http, IPage page)
+    {
+        var until = DateTime.UtcNow.AddSeconds(15);
+        var loops = Task.WhenAll(Enumerable.Range(0, 4).Select(async _ =>
+        {
+            while (DateTime.UtcNow < until)
+            {
+                await Complete(http, "lora-qv", 24);
+            }
+        }));
+        await page.WaitForTimeoutAsync(13_000);
+        await ShotAsync(page, "engine");
+        await loops;
+    }
+
     private static async Task ShotAsync(IPage page, string view)
     {
-        if (Environment.GetEnvironmentVariable("INFERENCEHOST_CONSOLE_SCREENSHOTS") is { Length: > 0 } dir)
+        if (ScreenshotDir is { } dir)
         {
             await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(dir, view + ".png"), FullPage = true });
         }
