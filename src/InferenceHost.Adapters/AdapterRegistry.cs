@@ -5,7 +5,8 @@ using InferenceHost.Model.Llama;
 namespace InferenceHost.Adapters;
 
 /// <summary>What the registry knows of an adapter, for listings.</summary>
-public sealed record AdapterInfo(string Name, string Path, AdapterKind? Kind, int? Rank, IReadOnlyList<string> Targets, int? VirtualTokens, long? MemoryBytes, bool Loaded, string? Error);
+public sealed record AdapterInfo(string Name, string Path, AdapterKind? Kind, int? Rank, IReadOnlyList<string> Targets, int? VirtualTokens, long? MemoryBytes, bool Loaded, string? Error,
+    EvaluationCard? Evaluation = null, string? EvaluationError = null);
 
 /// <summary>
 /// The CPU side of adapter residency: which adapters exist (each subdirectory of the adapters
@@ -87,6 +88,7 @@ public sealed class AdapterRegistry : IDisposable
     public AdapterInfo Register(string name, Adapter adapter)
     {
         CheckName(name);
+        var card = EvaluationCardReader.TryRead(adapter.Directory); // a bad card is listed, never fatal
         foreach (var w in adapter.Warnings)
         {
             Warning?.Invoke(w);
@@ -103,6 +105,7 @@ public sealed class AdapterRegistry : IDisposable
             var entry = new Entry(name, adapter.Directory) { Adapter = new Shared(adapter), LastUsed = ++clock };
             entries[name] = entry;
             Fill(entry, adapter);
+            (entry.Evaluation, entry.EvaluationError) = card;
             EvictOverCapacity();
             return entry.Info();
         }
@@ -284,7 +287,11 @@ public sealed class AdapterRegistry : IDisposable
 
         public long? Memory { get; set; }
 
-        public AdapterInfo Info() => new(Name, Directory, Kind, Rank, Targets, VirtualTokens, Memory, Adapter is not null, Error);
+        public EvaluationCard? Evaluation { get; set; }
+
+        public string? EvaluationError { get; set; }
+
+        public AdapterInfo Info() => new(Name, Directory, Kind, Rank, Targets, VirtualTokens, Memory, Adapter is not null, Error, Evaluation, EvaluationError);
     }
 
     /// <summary>A reference-counted CPU copy: the registry holds one reference while it caches it.</summary>

@@ -14,7 +14,7 @@ public static class EngineApi
         return app;
     }
 
-    private static IResult Status(ModelHost host)
+    private static IResult Status(ModelHost host, Microsoft.Extensions.Options.IOptions<EngineHostOptions> limits)
     {
         var engine = host.Ready().Engine;
         var s = engine.Stats;
@@ -42,6 +42,12 @@ public static class EngineApi
             queue_depth = s.QueueDepth,
             running = s.Running,
             last_batch_size = s.LastBatchSize,
+            max_batch_size = limits.Value.MaxBatchSize,
+            max_queued_requests = limits.Value.MaxQueuedRequests,
+            steps_total = s.Steps,
+            generated_tokens_total = s.GeneratedTokens,
+            slot_hits_total = s.SlotHits,
+            slot_misses_total = s.SlotMisses,
             slots = engine.SlotSnapshot().Select(x => new { index = x.Index, adapter = x.Adapter, pins = x.Pins, unloading = x.Unloading }),
             slot_memory_bytes = new { total = engine.SlotMemory.Total, per_slot = engine.SlotMemory.PerSlot },
             max_sequence_length = engine.MaxSequenceLength,

@@ -51,6 +51,8 @@ public static class ModelsApi
         memory_bytes = a.MemoryBytes,
         loaded = a.Loaded,
         error = a.Error,
+        evaluation = a.Evaluation,
+        evaluation_error = a.EvaluationError,
     };
 
     private static object Base(Served s, long created) => new

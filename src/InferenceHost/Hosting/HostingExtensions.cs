@@ -1,5 +1,7 @@
 using InferenceHost.Apis;
+using InferenceHost.WebConsole;
 using InferenceHost.Telemetry;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
@@ -27,6 +29,8 @@ public static class HostingExtensions
         services.AddSingleton<ModelHost>();
         services.AddHostedService(sp => sp.GetRequiredService<ModelHost>());
         services.AddSingleton<InferenceTelemetry>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<TrafficWindow>();
         builder.AddInferenceTelemetry();
         return builder;
     }
@@ -64,12 +68,14 @@ public static class HostingExtensions
     public static WebApplication MapInferenceApis(this WebApplication app)
     {
         app.UseOpenAiErrors();
+        app.MapConsoleApi();
         app.MapHealthApi();
         app.MapCompletionsApi();
         app.MapChatApi();
         app.MapModelsApi();
         app.MapAdaptersApi();
         app.MapEngineApi();
+        app.MapTrafficApi();
         app.RequireApiKeyFor("/metrics", app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<AuthOptions>>().Value.ProtectMetrics);
         app.MapPrometheusScrapingEndpoint("/metrics");
         // Instantiate the meter now so gauges exist before the first request.

@@ -8,6 +8,7 @@ namespace InferenceHost.Telemetry;
 /// <summary>
 /// The host's <see cref="ActivitySource"/> (one span per API request) and <see cref="Meter"/>: latency
 /// histograms, a generated-token counter, and gauges read from the engine's stats and the registry.
+/// Each finished generation also goes to the in-memory <see cref="TrafficWindow"/> (the console's charts).
 /// </summary>
 public sealed class InferenceTelemetry : IDisposable
 {
@@ -22,9 +23,11 @@ public sealed class InferenceTelemetry : IDisposable
     private readonly Histogram<double> queue;
     private readonly Counter<long> tokens;
     private readonly Counter<long> requests;
+    private readonly TrafficWindow traffic;
 
-    public InferenceTelemetry(IMeterFactory meters, ModelHost host)
+    public InferenceTelemetry(IMeterFactory meters, ModelHost host, TrafficWindow traffic)
     {
+        this.traffic = traffic;
         meter = meters.Create(Name);
         ttft = meter.CreateHistogram<double>("inference.time_to_first_token", "s", "Time from submission to the first generated token");
         tpot = meter.CreateHistogram<double>("inference.time_per_output_token", "s", "Mean time between output tokens after the first");
@@ -52,16 +55,19 @@ public sealed class InferenceTelemetry : IDisposable
         var tags = new TagList { { "adapter", adapter }, { "mode", r.Mode } };
         e2e.Record(r.Total.TotalSeconds, tags);
         queue.Record(r.QueueTime.TotalSeconds, tags);
+        TimeSpan? perToken = null;
         if (r.TimeToFirstToken is { } first)
         {
             ttft.Record(first.TotalSeconds, tags);
             if (r.TokenIds.Count > 1)
             {
-                tpot.Record((r.Total - first).TotalSeconds / (r.TokenIds.Count - 1), tags);
+                perToken = (r.Total - first) / (r.TokenIds.Count - 1);
+                tpot.Record(perToken.Value.TotalSeconds, tags);
             }
         }
 
         tokens.Add(r.TokenIds.Count, tags);
+        traffic.Add(adapter, r.TokenIds.Count, r.TimeToFirstToken, perToken, r.Total);
         tags.Add("finish_reason", r.Finish.ToString().ToLowerInvariant());
         requests.Add(1, tags);
     }
