@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 
 namespace InferenceHost.Apis;
 
-/// <summary><c>POST /v1/chat/completions</c>: messages rendered with the configured <c>ChatTemplate</c>.</summary>
+/// <summary><c>POST /v1/chat/completions</c>: messages rendered with the served model's chat template (<see cref="ChatPrompter"/>).</summary>
 public static class ChatApi
 {
     private static readonly string[] Roles = ["system", "user", "assistant", "developer", "tool"];
@@ -19,14 +19,13 @@ public static class ChatApi
         return api;
     }
 
-    public static async Task CreateChatCompletion(HttpContext context, IOptions<ServerOptions> server, IOptions<ChatOptions> chat)
+    public static async Task CreateChatCompletion(HttpContext context, IOptions<ServerOptions> server)
     {
         var served = GenerationRunner.Ready(context);
         using var doc = await ApiErrors.ReadJsonObjectAsync(context, server.Value.MaxRequestBodyBytes);
         var f = new JsonFields(doc.RootElement);
         var messages = Messages(f);
-        var prompt = ChatTemplates.Render(chat.Value.ChatTemplate, messages);
-        var ids = served.Model.Tokenizer.Encode(prompt);
+        var (prompt, ids) = served.Chat.Render(messages);
         var logprobs = f.Bool("logprobs");
         var top = f.Int("top_logprobs", 0, 20) ?? 0;
         var field = f.Has("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
@@ -131,7 +130,9 @@ public static class ChatApi
             [Chunk(id, created, model, new { index, delta = new { role = "assistant", content = string.Empty }, logprobs = (object?)null, finish_reason = (string?)null })];
 
         public object TokenChunk(string id, long created, string model, int index, TokenEvent e, string text) =>
-            Chunk(id, created, model, new { index, delta = new { content = text }, logprobs = Logprobs([e]), finish_reason = (string?)null });
+            Chunk(id, created, model, ReturnTokenIds
+                ? new { index, delta = new { content = text }, logprobs = Logprobs([e]), finish_reason = (string?)null, token_ids = new[] { e.TokenId } }
+                : new { index, delta = new { content = text }, logprobs = Logprobs([e]), finish_reason = (string?)null });
 
         public object FinishChunk(string id, long created, string model, int index, GenerationResult r, string rest) =>
             Chunk(id, created, model, new { index, delta = rest.Length > 0 ? (object)new { content = rest } : new { }, logprobs = (object?)null, finish_reason = GenerationRunner.FinishReasonText(r.Finish) });
