@@ -13,7 +13,7 @@ namespace InferenceHost.Api.Tests;
 /// BOS and special tokens, a template's raise_exception as a 400, return_token_ids, end-of-turn ids from
 /// generation_config.json, and start-up failures that name line and column.
 /// </summary>
-public sealed class ChatTemplateApiTests
+public sealed class ChatTemplateApiTests(ChatTemplateApiTests.Llama2Server llama2) : IClassFixture<ChatTemplateApiTests.Llama2Server>
 {
     private static readonly object[] Conversation =
     [
@@ -47,8 +47,7 @@ public sealed class ChatTemplateApiTests
     [Fact]
     public async Task The_model_template_writes_bos_and_eos_as_single_ids_and_the_tokenizer_adds_no_second_bos()
     {
-        await using var factory = Factory(Llama2TemplateFile);
-        var body = await ChatAsync(await factory.ReadyAsync(), Conversation);
+        var body = await ChatAsync(await llama2.Factory.ReadyAsync(), Conversation);
         const string Expected = "<s>[INST] <<SYS>>\nBe brief.\n<</SYS>>\n\nHi [/INST] Hello! </s><s>[INST] Bye [/INST]";
         var ids = body.GetProperty("prompt_token_ids").Ints();
         Assert.Equal(Tokenizer.Encode(Expected, addSpecialTokens: false), ids);
@@ -72,8 +71,7 @@ public sealed class ChatTemplateApiTests
     [Fact]
     public async Task A_template_that_raises_is_a_400_with_its_message()
     {
-        await using var factory = Factory(Llama2TemplateFile);
-        var client = await factory.ReadyAsync();
+        var client = await llama2.Factory.ReadyAsync();
         object[] twoUsers = [new { role = "user", content = "a" }, new { role = "user", content = "b" }];
         var message = (await client.PostJsonAsync("/v1/chat/completions", new { messages = twoUsers, max_tokens = 2 })).Error(HttpStatusCode.BadRequest);
         Assert.Equal("Conversation roles must alternate user/assistant/user/assistant/...", message);
@@ -150,6 +148,14 @@ public sealed class ChatTemplateApiTests
         {
             Assert.Contains(file, validation.Message);
         }
+    }
+
+    /// <summary>One server with Llama 2's own template configured as a file, shared by the tests that need it.</summary>
+    public sealed class Llama2Server : IDisposable
+    {
+        public ApiFactory Factory { get; } = ChatTemplateApiTests.Factory(Llama2TemplateFile);
+
+        public void Dispose() => Factory.Dispose();
     }
 
     /// <summary>tiny-llama's files linked into a scratch directory, with a tokenizer_config.json carrying a chat template.</summary>
