@@ -71,7 +71,7 @@ internal static partial class Filters
     private static object? Indent(object? v, CallArgs a, Renderer _)
     {
         var width = a.Get(0, "width", 4L);
-        var pad = width is string s ? s : new string(' ', (int)Py.ToLong(width));
+        var pad = width is string s ? s : new string(' ', (int)Math.Clamp(Py.ToLong(width), 0, 1000));
         bool first = Py.Truthy(a.Get(1, "first", false)), blank = Py.Truthy(a.Get(2, "blank", false));
         var lines = Methods.SplitLines(Py.Str(v) + "\n");
         var sb = new StringBuilder(lines.Count > 0 ? lines[0] : string.Empty);

@@ -41,6 +41,14 @@ public sealed class JinjaTemplate
             vars.Set(name, Import.Value(value));
         }
 
-        return new Renderer(clock).Render(body, new Scope(vars));
+        try
+        {
+            return new Renderer(clock).Render(body, new Scope(vars));
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidCastException or OverflowException or FormatException)
+        {
+            // A value the template misuses in a way the checks above did not name: still the template's failure.
+            throw new TemplateRuntimeException($"the template failed on these values: {e.Message}");
+        }
     }
 }

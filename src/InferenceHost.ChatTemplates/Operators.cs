@@ -31,14 +31,21 @@ internal static class Operators
             ("+", string x, string y) => x + y,
             ("+", List<object?> x, List<object?> y) => x.Concat(y).ToList(),
             ("+", object?[] x, object?[] y) => x.Concat(y).ToArray(),
-            ("*", string x, long or bool) => string.Concat(Enumerable.Repeat(x, (int)Math.Max(0, Py.ToLong(b)))),
-            ("*", List<object?> x, long or bool) => Enumerable.Repeat(x, (int)Math.Max(0, Py.ToLong(b))).SelectMany(l => l).ToList(),
+            ("*", string x, long or bool) => string.Concat(Enumerable.Repeat(x, Repeats(b))),
+            ("*", List<object?> x, long or bool) => Enumerable.Repeat(x, Repeats(b)).SelectMany(l => l).ToList(),
             ("%", string, _) => throw new TemplateRuntimeException("string formatting with % is not supported"),
             _ => throw Unsupported(op, a, b),
         };
     }
 
     // Arms are cast to object: a switch of long and double arms would otherwise make every result a double.
+    private static int Repeats(object? count) => Py.ToLong(count) switch
+    {
+        < 0 => 0,
+        > 1_000_000 => throw new TemplateRuntimeException("repeating a sequence more than 1000000 times is not supported"),
+        var n => (int)n,
+    };
+
     private static object Int(string op, long a, long b) => op switch
     {
         "+" => (object)(a + b),

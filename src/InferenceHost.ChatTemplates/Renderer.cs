@@ -28,6 +28,10 @@ internal sealed class Scope(Scope? parent)
 /// <summary>Runs statements: text, output, if, for (with <c>loop</c>, filters, else, break/continue), set, macros.</summary>
 internal sealed partial class Renderer(TimeProvider clock)
 {
+    private const int MaxMacroDepth = 100;
+
+    private int macroDepth;
+
     private enum Flow { Normal, Break, Continue }
 
     public TimeProvider Clock { get; } = clock;
@@ -163,6 +167,23 @@ internal sealed partial class Renderer(TimeProvider clock)
     }
 
     private string CallMacro(MacroStmt m, Scope definedIn, CallArgs args)
+    {
+        if (++macroDepth > MaxMacroDepth)
+        {
+            throw Fail(m.At, $"macro '{m.Name}' calls nest deeper than {MaxMacroDepth}");
+        }
+
+        try
+        {
+            return Invoke(m, definedIn, args);
+        }
+        finally
+        {
+            macroDepth--;
+        }
+    }
+
+    private string Invoke(MacroStmt m, Scope definedIn, CallArgs args)
     {
         if (args.Positional.Count > m.Parameters.Count)
         {

@@ -97,6 +97,9 @@ public sealed class ExpressionTests
         Assert.Contains("division by zero", Assert.Throws<TemplateRuntimeException>(() => Render.Of("{{ 1 // 0 }}")).Message);
         Assert.Contains("cannot unpack", Assert.Throws<TemplateRuntimeException>(() => Render.Of("{% for a, b in [1] %}{% endfor %}")).Message);
         Assert.Contains("is not a namespace()", Assert.Throws<TemplateRuntimeException>(() => Render.Of("{% set d = {} %}{% set d.x = 1 %}")).Message);
+        Assert.Contains("nest deeper than 100", Assert.Throws<TemplateRuntimeException>(() => Render.Of("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}")).Message);
+        Assert.Contains("more than 1000000 times", Assert.Throws<TemplateRuntimeException>(() => Render.Of("{{ 'a' * 10 ** 12 }}")).Message);
+        Assert.IsAssignableFrom<TemplateRuntimeException>(Record.Exception(() => Render.Of("{{ [1] | join(attribute=none) }}{{ 'x'.split('') }}")));
     }
 
     [Fact]
