@@ -32,6 +32,20 @@ public sealed class RealTemplateTests
     }
 
     [Fact]
+    public void Llama3_2_dates_its_system_turn_with_strftime_now()
+    {
+        const string Vars = """
+            {"messages": [{"role": "system", "content": " Be brief. "}, {"role": "user", "content": "Hi"}],
+             "bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>", "add_generation_prompt": true, "tools": null}
+            """;
+        var clock = new FixedClock(new DateTimeOffset(2024, 7, 26, 9, 0, 0, TimeSpan.Zero));
+        Assert.Equal(
+            "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n" +
+            "Be brief.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n",
+            Render.File("llama3.2-instruct.jinja", Vars, clock));
+    }
+
+    [Fact]
     public void Qwen3_without_a_system_message()
     {
         const string Vars = """{"messages": [{"role": "user", "content": "What is 2+2?"}], "add_generation_prompt": true, "tools": null, "eos_token": "<|im_end|>"}""";
@@ -163,6 +177,7 @@ public sealed class RealTemplateTests
     [Theory]
     [InlineData("llama3.jinja")]
     [InlineData("llama3-instruct.jinja")]
+    [InlineData("llama3.2-instruct.jinja")]
     [InlineData("qwen3.jinja")]
     [InlineData("gemma3.jinja")]
     [InlineData("mistral-nemo-instruct-2407.jinja")]
