@@ -4,6 +4,8 @@ using InferenceHost.Model.Tokenization;
 
 namespace InferenceHost.Hosting;
 
+public sealed record ChatMessage(string Role, string Content);
+
 /// <summary>
 /// Turns chat messages into prompt ids with the served model's template, as transformers'
 /// <c>apply_chat_template</c> does: variables <c>messages</c>, <c>add_generation_prompt</c> (true),

@@ -134,5 +134,5 @@ public sealed class ServerOptions
 /// </summary>
 public sealed class ChatOptions
 {
-    public string ChatTemplate { get; set; } = ChatTemplates.Auto;
+    public string ChatTemplate { get; set; } = ChatTemplateSetting.Auto;
 }

@@ -112,7 +112,7 @@ public sealed class ModelHost(
     {
         try
         {
-            var choice = ChatTemplates.Resolve(chatOptions.Value.ChatTemplate, path);
+            var choice = ChatTemplateSetting.Resolve(chatOptions.Value.ChatTemplate, path);
             if (choice.Warning is { } warning)
             {
                 logger.LogWarning("ChatTemplate: {Warning}", warning);

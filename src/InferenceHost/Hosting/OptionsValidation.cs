@@ -74,7 +74,7 @@ internal sealed class ChatOptionsValidator(IOptions<ModelOptions> model) : IVali
         var dir = model.Value.Path;
         try
         {
-            ChatTemplates.Resolve(o.ChatTemplate, dir.Length > 0 && Directory.Exists(dir) ? dir : null).Compile();
+            ChatTemplateSetting.Resolve(o.ChatTemplate, dir.Length > 0 && Directory.Exists(dir) ? dir : null).Compile();
             return ValidateOptionsResult.Success;
         }
         catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException)

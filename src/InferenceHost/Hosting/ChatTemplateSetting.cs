@@ -4,8 +4,6 @@ using InferenceHost.Model.Tokenization;
 
 namespace InferenceHost.Hosting;
 
-public sealed record ChatMessage(string Role, string Content);
-
 /// <summary>
 /// Where the <c>ChatTemplate</c> setting points: <c>auto</c> (the checkpoint's own template, else <c>plain</c>
 /// with a warning), a built-in name, a template file, or an inline template (any text holding <c>{{</c> or
@@ -32,7 +30,7 @@ public sealed record ChatTemplateChoice(string Source, string Origin, bool IsBui
 }
 
 /// <summary>The built-in chat templates and how the <c>ChatTemplate</c> setting is resolved.</summary>
-public static class ChatTemplates
+public static class ChatTemplateSetting
 {
     public const string Auto = "auto";
 
