@@ -20,17 +20,18 @@ public sealed record ModelLoadOptions
 /// <summary>A loaded base model: config, frozen weights and tokenizer. Owns the weights.</summary>
 public sealed class LoadedModel : IDisposable
 {
-    internal LoadedModel(string directory, LlamaConfig config, LlamaForCausalLM model, ITextTokenizer tokenizer, TimeSpan loadTime)
+    internal LoadedModel(string directory, LlamaConfig config, LlamaForCausalLM model, ITextTokenizer tokenizer, TimeSpan loadTime,
+        IEnumerable<int> generationEosIds)
     {
         Directory = directory;
         Config = config;
         Model = model;
         Tokenizer = tokenizer;
         LoadTime = loadTime;
-        EosIds = config.EosTokenIds.Concat(tokenizer.EosId is { } e ? [e] : []).ToHashSet();
+        EosIds = config.EosTokenIds.Concat(generationEosIds).Concat(tokenizer.EosId is { } e ? [e] : []).ToHashSet();
     }
 
-    /// <summary>Ids that end generation: config.json's eos_token_id(s) and the tokenizer's EOS.</summary>
+    /// <summary>Ids that end generation: config.json's and generation_config.json's eos_token_id(s) and the tokenizer's EOS.</summary>
     public IReadOnlySet<int> EosIds { get; }
 
     public string Directory { get; }
@@ -67,6 +68,7 @@ public static class ModelLoader
         var config = LlamaConfig.Load(Path.Combine(directory, "config.json"));
         var tokenizer = TokenizerLoader.Load(directory);
         TokenizerLoader.CheckAgainstEmbedding(tokenizer, config.VocabSize, directory);
+        var generationEos = GenerationConfig.EosTokenIds(directory);
 
         var maxPositions = options.MaxSequenceLength ?? config.MaxPositionEmbeddings;
         var model = new LlamaForCausalLM(config, options.DType, options.Device, maxPositions);
@@ -80,7 +82,7 @@ public static class ModelLoader
             throw;
         }
 
-        return new LoadedModel(directory, config, model, tokenizer, clock.Elapsed);
+        return new LoadedModel(directory, config, model, tokenizer, clock.Elapsed, generationEos);
     }
 
     private static void LoadWeights(LlamaForCausalLM model, string directory)

@@ -88,7 +88,7 @@ internal static class LlamaConfigParser
             f.Int("original_max_position_embeddings"));
     }
 
-    private static int[] ReadEos(string path, JsonElement root)
+    internal static int[] ReadEos(string path, JsonElement root)
     {
         if (!root.TryGetProperty("eos_token_id", out var value) || value.ValueKind == JsonValueKind.Null)
         {

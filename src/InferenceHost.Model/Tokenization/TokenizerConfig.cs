@@ -27,6 +27,8 @@ public sealed class TokenizerConfig
 
     public static TokenizerConfig Empty { get; } = new();
 
+    internal static JsonDocumentOptions JsonOptions { get; } = new() { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip };
+
     /// <summary>Reads <c>dir/tokenizer_config.json</c> if present; a garbled file is a CheckpointException.</summary>
     public static TokenizerConfig Load(string dir)
     {
@@ -34,8 +36,7 @@ public sealed class TokenizerConfig
         if (!File.Exists(path)) return Empty;
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(path),
-                new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(path), JsonOptions);
             var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object) throw new CheckpointException(path, "expected a JSON object");
             return new TokenizerConfig
@@ -74,9 +75,15 @@ public sealed class TokenizerConfig
     internal static string? ReadTokenString(JsonElement root, string name, string path)
     {
         if (!root.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return null;
-        if (v.ValueKind == JsonValueKind.String) return v.GetString();
+        return TokenText(v, name, path);
+    }
+
+    /// <summary>One token value: a string or an object with "content"; <paramref name="name"/> is for the message.</summary>
+    internal static string TokenText(JsonElement v, string name, string path)
+    {
+        if (v.ValueKind == JsonValueKind.String) return v.GetString()!;
         if (v.ValueKind == JsonValueKind.Object && v.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String)
-            return c.GetString();
+            return c.GetString()!;
         throw new CheckpointException(path, $"\"{name}\" must be a string or an object with \"content\", found {v.ValueKind}");
     }
 

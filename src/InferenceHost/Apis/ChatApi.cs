@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 
 namespace InferenceHost.Apis;
 
-/// <summary><c>POST /v1/chat/completions</c>: messages rendered with the configured <c>ChatTemplate</c>.</summary>
+/// <summary><c>POST /v1/chat/completions</c>: messages rendered with the served model's chat template (<see cref="ChatPrompter"/>).</summary>
 public static class ChatApi
 {
     public static RouteGroupBuilder MapChatApi(this IEndpointRouteBuilder app)
@@ -17,13 +17,11 @@ public static class ChatApi
         return api;
     }
 
-    public static async Task CreateChatCompletion(HttpContext context, [AsParameters] GenerationServices services, IOptions<ChatOptions> chat)
+    public static async Task CreateChatCompletion(HttpContext context, [AsParameters] GenerationServices services)
     {
         var served = services.Host.Ready();
         var request = await RequestJson.ReadAsync<ChatCompletionRequest>(context, services.Server.Value.MaxRequestBodyBytes);
-        var messages = request.ChatMessages();
-        var prompt = ChatTemplates.Render(chat.Value.ChatTemplate, messages);
-        var ids = served.Model.Tokenizer.Encode(prompt);
+        var (prompt, ids) = served.Chat.Render(request.ChatMessages());
         var sampling = request.ToSampling(defaultMaxTokens: served.Engine.MaxSequenceLength - ids.Count);
         var adapters = GenerationRunner.ResolveModel(served, request.Model, request.AdapterRequests());
         var plan = new GenerationPlan(request.Model ?? served.Name, [ids], [prompt], request.Choices, sampling, adapters,
@@ -74,7 +72,9 @@ public static class ChatApi
             [Chunk(id, created, model, new { index, delta = new { role = "assistant", content = string.Empty }, logprobs = (object?)null, finish_reason = (string?)null })];
 
         public object TokenChunk(string id, long created, string model, int index, TokenEvent e, string text) =>
-            Chunk(id, created, model, new { index, delta = new { content = text }, logprobs = Logprobs([e]), finish_reason = (string?)null });
+            Chunk(id, created, model, ReturnTokenIds
+                ? new { index, delta = new { content = text }, logprobs = Logprobs([e]), finish_reason = (string?)null, token_ids = new[] { e.TokenId } }
+                : new { index, delta = new { content = text }, logprobs = Logprobs([e]), finish_reason = (string?)null });
 
         public object FinishChunk(string id, long created, string model, int index, GenerationResult r, string rest) =>
             Chunk(id, created, model, new { index, delta = rest.Length > 0 ? (object)new { content = rest } : new { }, logprobs = (object?)null, finish_reason = GenerationRunner.FinishReasonText(r.Finish) });

@@ -131,8 +131,11 @@ public sealed class ServerOptions
     public int RequestTimeoutSeconds { get; set; } = 300;
 }
 
-/// <summary>Top-level <c>ChatTemplate</c>: how chat messages become a prompt.</summary>
+/// <summary>
+/// Top-level <c>ChatTemplate</c>: how chat messages become a prompt. <c>auto</c> (the checkpoint's own template),
+/// a built-in name (<c>llama2</c>, <c>chatml</c>, <c>zephyr</c>, <c>plain</c>), a template file or an inline template.
+/// </summary>
 public sealed class ChatOptions
 {
-    public string ChatTemplate { get; set; } = "llama2";
+    public string ChatTemplate { get; set; } = ChatTemplateSetting.Auto;
 }

@@ -14,6 +14,7 @@ public sealed class ModelHost(
     IOptions<AdaptersOptions> adapterOptions,
     IOptions<LoraOptions> loraOptions,
     IOptions<EngineHostOptions> engineOptions,
+    IOptions<ChatOptions> chatOptions,
     ILogger<ModelHost> logger) : BackgroundService
 {
     private volatile Served? served;
@@ -63,6 +64,7 @@ public sealed class ModelHost(
         HostParsing.TryDType(mo.DType, out var dtype);
         var device = TorchSharp.torch.device(mo.Device);
         var model = ModelLoader.Load(path, new ModelLoadOptions { DType = dtype, Device = device });
+        var chat = CreateChatPrompter(path, model);
         var name = string.IsNullOrWhiteSpace(mo.Name) ? model.Name : mo.Name;
         logger.LogInformation("Loaded model {Name} from {Path} ({DType}, {Device}) in {Ms} ms", name, path, mo.DType, mo.Device, model.LoadTime.TotalMilliseconds);
 
@@ -103,9 +105,30 @@ public sealed class ModelHost(
         logger.LogInformation("KV cache: {Rows} rows x {Length} positions = {MiB:F0} MiB; LoRA slots: {Slots} x rank {Rank} = {SlotMiB:F0} MiB (set Engine:MaxBatchSize / Engine:MaxSequenceLength / Lora:MaxSlots to size them)",
             eo.MaxBatchSize, engine.MaxSequenceLength, engine.KvCacheBytes / 1048576.0, lo.MaxSlots, lo.MaxRank, engine.SlotMemory.Total / 1048576.0);
         engine.ModeSwitched += s => logger.LogInformation("LoRA mode {From} -> {To} in {Ms:F1} ms: {Reason}", s.From, s.To, s.Duration.TotalMilliseconds, s.Reason);
-        return new Served(model, name, Path.GetFullPath(path), registry, engine);
+        return new Served(model, name, Path.GetFullPath(path), registry, engine, chat);
+    }
+
+    private ChatPrompter CreateChatPrompter(string path, LoadedModel model)
+    {
+        try
+        {
+            var choice = ChatTemplateSetting.Resolve(chatOptions.Value.ChatTemplate, path);
+            if (choice.Warning is { } warning)
+            {
+                logger.LogWarning("ChatTemplate: {Warning}", warning);
+            }
+
+            var chat = new ChatPrompter(choice, path, model.Tokenizer);
+            logger.LogInformation("Chat template: {Origin}", chat.Origin);
+            return chat;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
     }
 }
 
 /// <summary>What is being served once loading is done.</summary>
-public sealed record Served(LoadedModel Model, string Name, string Path, AdapterRegistry Registry, InferenceEngine Engine);
+public sealed record Served(LoadedModel Model, string Name, string Path, AdapterRegistry Registry, InferenceEngine Engine, ChatPrompter Chat);

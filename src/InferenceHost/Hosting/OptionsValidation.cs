@@ -66,12 +66,22 @@ internal sealed class LoraOptionsValidator : IValidateOptions<LoraOptions>
     }
 }
 
-internal sealed class ChatOptionsValidator : IValidateOptions<ChatOptions>
+/// <summary>The template must resolve and compile at start-up (for auto: the configured checkpoint's own), so a bad one names its line and column then.</summary>
+internal sealed class ChatOptionsValidator(IOptions<ModelOptions> model) : IValidateOptions<ChatOptions>
 {
-    public ValidateOptionsResult Validate(string? name, ChatOptions o) =>
-        ChatTemplates.Names.Contains(o.ChatTemplate)
-            ? ValidateOptionsResult.Success
-            : ValidateOptionsResult.Fail($"ChatTemplate: '{o.ChatTemplate}' is not one of {string.Join(", ", ChatTemplates.Names)}");
+    public ValidateOptionsResult Validate(string? name, ChatOptions o)
+    {
+        var dir = model.Value.Path;
+        try
+        {
+            ChatTemplateSetting.Resolve(o.ChatTemplate, dir.Length > 0 && Directory.Exists(dir) ? dir : null).Compile();
+            return ValidateOptionsResult.Success;
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException)
+        {
+            return ValidateOptionsResult.Fail($"ChatTemplate: {e.Message}");
+        }
+    }
 }
 
 internal sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
