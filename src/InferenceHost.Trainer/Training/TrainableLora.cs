@@ -97,7 +97,7 @@ public sealed record LoraSettings
 /// <summary>How a soft prompt starts (PEFT's prompt_tuning_init).</summary>
 public enum PromptInit
 {
-    /// <summary>N(0, 0.02²)... scaled like the embedding table's rows.</summary>
+    /// <summary>Gaussian noise with the embedding table's standard deviation (so the vectors start at the scale of real token embeddings).</summary>
     Random,
 
     /// <summary>The embeddings of a text's tokens, repeated to fill the virtual tokens (PEFT's TEXT).</summary>
