@@ -1,6 +1,4 @@
 using System.Text;
-using System.Text.Encodings.Web;
-using System.Text.Json;
 using TorchSharp;
 
 namespace InferenceHost.Model.Checkpoints;
@@ -71,7 +69,7 @@ public static class SyntheticCheckpoint
         return list;
     }
 
-    /// <summary>Writes one of the named <see cref="Shapes"/>, optionally with another vocabulary size.</summary>
+    /// <summary>Writes one of the named <see cref="Shapes"/>; the vocabulary is the tokenizer's unless <paramref name="vocabSize"/> is given.</summary>
     public static void Write(string dir, string shape, int seed, string tokenizerModelPath, torch.ScalarType dtype,
         int? vocabSize = null)
     {
@@ -80,11 +78,15 @@ public static class SyntheticCheckpoint
             throw new ArgumentException($"unknown shape \"{shape}\"; known: {string.Join(", ", Shapes.Keys)}", nameof(shape));
         }
 
-        Write(dir, vocabSize is { } v ? config with { VocabSize = v } : config, seed, tokenizerModelPath, dtype);
+        Write(dir, vocabSize is { } v ? config with { VocabSize = v } : config, seed, tokenizerModelPath, dtype, vocabFromTokenizer: vocabSize is null);
     }
 
-    /// <summary>Writes a checkpoint for any valid Llama config.</summary>
-    public static void Write(string dir, LlamaConfig config, int seed, string tokenizerModelPath, torch.ScalarType dtype)
+    /// <summary>
+    /// Writes a checkpoint for any valid Llama config, with the tokenizer at <paramref name="tokenizerModelPath"/>
+    /// (<see cref="TokenizerFiles"/>): BOS/EOS ids come from that tokenizer, and with
+    /// <paramref name="vocabFromTokenizer"/> so does the vocabulary size.
+    /// </summary>
+    public static void Write(string dir, LlamaConfig config, int seed, string tokenizerModelPath, torch.ScalarType dtype, bool vocabFromTokenizer = false)
     {
         var dtypeName = dtype switch
         {
@@ -93,14 +95,15 @@ public static class SyntheticCheckpoint
             torch.ScalarType.Float16 => "float16",
             _ => throw new ArgumentException($"synthetic checkpoints are float32, bfloat16 or float16, not {dtype}", nameof(dtype)),
         };
-        if (!File.Exists(tokenizerModelPath))
-        {
-            throw new CheckpointException(tokenizerModelPath, "tokenizer model not found");
-        }
-
-        config = config with { TorchDtype = dtypeName };
         config.Validate(Path.Combine(dir, "config.json"));
-        Directory.CreateDirectory(dir);
+        var tokenizer = TokenizerFiles.Install(tokenizerModelPath, dir);
+        config = config with
+        {
+            TorchDtype = dtypeName,
+            VocabSize = vocabFromTokenizer ? tokenizer.VocabSize : config.VocabSize,
+            BosTokenId = tokenizer.BosId ?? config.BosTokenId,
+            EosTokenIds = tokenizer.EosId is { } eos ? [eos] : config.EosTokenIds,
+        };
 
         var shapes = ExpectedTensors(config).ToDictionary(t => t.Name, t => t.Shape);
         var fileDType = SafetensorsDType.FromScalarType(dtype);
@@ -116,8 +119,6 @@ public static class SyntheticCheckpoint
             new Dictionary<string, string> { ["format"] = "pt" });
 
         File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJson());
-        File.WriteAllText(Path.Combine(dir, "tokenizer_config.json"), TokenizerConfig(config));
-        File.Copy(tokenizerModelPath, Path.Combine(dir, "tokenizer.model"), overwrite: true);
     }
 
     /// <summary>One tensor's values: ones for RMSNorm weights, N(0, 0.02²) otherwise.</summary>
@@ -143,26 +144,5 @@ public static class SyntheticCheckpoint
         }
 
         return (hash ^ ((ulong)(uint)seed * 0x9E3779B97F4A7C15UL)) & long.MaxValue;
-    }
-
-    private static string TokenizerConfig(LlamaConfig config)
-    {
-        using var buffer = new MemoryStream();
-        // Relaxed escaping so "<s>" is written as itself, as transformers writes it.
-        var options = new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-        using (var w = new Utf8JsonWriter(buffer, options))
-        {
-            w.WriteStartObject();
-            w.WriteBoolean("add_bos_token", true);
-            w.WriteBoolean("add_eos_token", false);
-            w.WriteString("bos_token", "<s>");
-            w.WriteString("eos_token", "</s>");
-            w.WriteString("unk_token", "<unk>");
-            w.WriteString("tokenizer_class", "LlamaTokenizer");
-            w.WriteNumber("model_max_length", config.MaxPositionEmbeddings);
-            w.WriteEndObject();
-        }
-
-        return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
     }
 }

@@ -135,3 +135,26 @@ public class SyntheticCheckpointTests
         Assert.Throws<CheckpointException>(() => SyntheticCheckpoint.Write(dir.Path, "tiny", 1, Tokenizer, torch.ScalarType.Float32, vocabSize: 0));
     }
 }
+
+public class SyntheticCheckpointTokenizerTests
+{
+    [Fact]
+    public void A_byte_level_tokenizer_json_stays_one_and_sizes_the_vocabulary_and_special_ids()
+    {
+        using var source = new InferenceHost.Model.Tests.Tokenization.TempDir();
+        var tokenizer = InferenceHost.Model.Tests.Tokenization.TinyTokenizers.LoadByteLevel(source);
+        using var dir = new TempDir();
+        SyntheticCheckpoint.Write(dir.Path, "tiny", 1, Path.Combine(source.Path, "tokenizer.json"), torch.ScalarType.Float32);
+
+        Assert.True(File.Exists(Path.Combine(dir.Path, "tokenizer.json")));
+        Assert.False(File.Exists(Path.Combine(dir.Path, "tokenizer.model"))); // not a BPE file under a SentencePiece name
+        var config = LlamaConfig.Load(Path.Combine(dir.Path, "config.json"));
+        Assert.Equal(tokenizer.VocabSize, config.VocabSize); // not Llama 2's 32,000
+        Assert.Equal(InferenceHost.Model.Tests.Tokenization.TinyTokenizers.EndOfText, Assert.Single(config.EosTokenIds)); // its own end of text, not Llama 2's 2
+        Assert.Contains("<|endoftext|>", File.ReadAllText(Path.Combine(dir.Path, "tokenizer_config.json")));
+        Assert.DoesNotContain("LlamaTokenizer\"", File.ReadAllText(Path.Combine(dir.Path, "tokenizer_config.json")));
+        using var model = ModelLoader.Load(dir.Path);
+        Assert.Equal(tokenizer.Encode("hello", addSpecialTokens: false), model.Tokenizer.Encode("hello", addSpecialTokens: false));
+        Assert.Equal(InferenceHost.Model.Tests.Tokenization.TinyTokenizers.EndOfText, model.Tokenizer.EosId);
+    }
+}
