@@ -61,8 +61,6 @@ public sealed class LoraBatchDelta : ILinearDelta
         BuildGroups(device);
     }
 
-    public bool IsEmpty => slots.Length == 0;
-
     /// <summary>One slot with one weight on every row, whatever the batch size (evaluation, benchmarks).</summary>
     public static LoraBatchDelta ForAll(LoraSlotBuffers buffers, int slot, double weight = 1.0) =>
         new(buffers, [[new SlotWeight(slot, weight)]], buffers.Device);

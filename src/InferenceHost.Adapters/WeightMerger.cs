@@ -18,8 +18,6 @@ public sealed class WeightMerger : IDisposable
 
     public WeightMerger(LlamaForCausalLM model) => this.model = model;
 
-    public long PristineBytes => pristine.Values.Sum(t => t.NumberOfElements * t.ElementSize);
-
     /// <summary>Restores the base, then merges <paramref name="loras"/> (none = the base alone).</summary>
     public void Merge(IReadOnlyList<LoraUse> loras)
     {

@@ -70,9 +70,6 @@ public sealed partial class InferenceEngine : IDisposable
 
     public IReadOnlyList<ModeSwitch> ModeHistory => modes.History;
 
-    /// <summary>The configured mode (the effective one is in <see cref="Mode"/>).</summary>
-    public LoraMode ConfiguredMode => options.Mode;
-
     public AutoModePolicy AutoPolicy => options.Auto;
 
     /// <summary>Raised on the engine thread after every change of the effective LoRA mode.</summary>
