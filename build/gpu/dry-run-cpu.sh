@@ -33,9 +33,9 @@ echo "dry run in $scratch: TorchSharp $ts_version against libtorch-cpu $libtorch
 set +e
 env -i PATH="$scratch/bin" HOME="$scratch/home" TMPDIR="$scratch/tmp" LANG=C.UTF-8 OUT="$out" \
   DEVICE=cpu TORCH_LIB="$torch_lib" DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 \
-  BENCH_SHAPES=tiny LOAD_SHAPE=tiny RUN_BUDGET_S="${RUN_BUDGET_S:-2400}" \
+  BENCH_SHAPES=tiny LOAD_SHAPE=tiny RUN_BUDGET_S="${RUN_BUDGET_S:-3600}" STAGE_TIME_SCALE="${STAGE_TIME_SCALE:-6}" STAGES="${STAGES:-all}" \
   LOADTEST_ARGS="--adapters 8 --concurrency 2 --warmup 1 --prompt-len 16 --output-len 8" \
-  nice -n 10 bash "$scratch/repo/build/gpu/run.sh"
+  bash "$scratch/repo/build/gpu/run.sh"
 rc=$?
 echo "dry run finished with $rc; results in $out (run.log, summary.md, summary.json, results.tar.gz)"
 exit "$rc"

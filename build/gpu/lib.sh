@@ -8,7 +8,7 @@ log() { echo "[+$(elapsed)s $(date +%H:%M:%S)] $*"; }
 # stage NAME TIMEOUT COMMAND... : runs the command (a program or one of the functions below) with its output in
 # $R/NAME.log, under min(TIMEOUT, what is left of the budget); records name, exit code and seconds in stages.tsv.
 stage() {
-  local name="$1" limit="$2"; shift 2
+  local name="$1" limit=$(( $2 * ${STAGE_TIME_SCALE:-1} )); shift 2
   case " $STAGES " in *" all "*|*" $name "*) ;; *) return 0 ;; esac
   local remaining; remaining=$(( $(left) - 10 ))
   if [ "$remaining" -lt 15 ]; then
@@ -86,7 +86,7 @@ background_prepare() {
         && touch "$W/bench/$shape.ready"
     done
   ) > "$R/prep-synth.log" 2>&1 &
-  local data="$B/data/dialogsum-train-64.jsonl:1:dialogue-summary" common=(--max-steps 3 --batch-size 2 --max-length 96
+  local data="$B/data/dialogsum-train-64.jsonl:1:dialogue-summary" common=(--max-steps 3 --batch-size 2 --max-length 160 --skip-bad
     --truncate-prompt --eval-rouge-samples 0 --eval-loss-samples 2 --val-split 0.1 --model "$FIX/tiny-llama")
   local -A methods=(
     [lora]="--method lora --rank 8 --alpha 16 --targets q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj --lr 1e-2"

@@ -7,7 +7,8 @@
 #
 # Settings (environment): DEVICE (cuda; the CPU dry run says cpu), TORCH_LIB (default: the torch/lib of python3's
 # torch), BUNDLE (artifacts/gpu-bundle/bundle.tar.xz), RUN_BUDGET_S (540: the whole run, unpacking included),
-# STAGES (all, or a space-separated list), BENCH_SHAPES ("tinyllama-1.1b llama-2-7b"), LOAD_SHAPE (tinyllama-1.1b).
+# STAGES (all, or a space-separated list), BENCH_SHAPES ("tinyllama-1.1b llama-2-7b"), LOAD_SHAPE (tinyllama-1.1b),
+# STAGE_TIME_SCALE (1; multiplies every stage's limit, for slow machines), LIBTORCHSHARP_OVERRIDE (a libLibTorchSharp.so to use instead of the bundle's, e.g. one built on the device to verify).
 set -uo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -66,6 +67,10 @@ if [ -n "$libstdcxx" ] && grep -qa 'GLIBCXX_3\.4\.32' "$libstdcxx"; then
 else
   LTS_CHOICE="patched (${libstdcxx:-no libstdc++ found} lacks GLIBCXX_3.4.32; see docs/native-loading.md)"
 fi
+if [ -n "${LIBTORCHSHARP_OVERRIDE:-}" ]; then # a library built by hand on the device, for verification only
+  for d in "$B"/app/*/runtimes/linux-x64/native; do cp "$LIBTORCHSHARP_OVERRIDE" "$d/libLibTorchSharp.so"; done
+  LTS_CHOICE="override $LIBTORCHSHARP_OVERRIDE (sha256 $(sha256sum "$LIBTORCHSHARP_OVERRIDE" | cut -c1-16))"
+fi
 LTS="$B/app/InferenceHost/runtimes/linux-x64/native/libLibTorchSharp.so"
 log "libtorch: $TORCH_LIB; libLibTorchSharp.so: $LTS_CHOICE; invariant globalization: ${DOTNET_SYSTEM_GLOBALIZATION_INVARIANT:-0}"
 python3 "$gpu/env_report.py" --out "$R/env.json" --torch-lib "$TORCH_LIB" --libtorchsharp "$LTS_CHOICE" || true
@@ -78,7 +83,8 @@ if [ "$(stage_rc abi-probe)" = 3 ]; then
   finish 3
 fi
 stage device-probe 120 "$DN" "$SRV" device-probe --device "$DEVICE" --out "$R/device-probe.json"
-if [ "$(stage_rc device-probe)" != 0 ]; then
+probe_rc="$(stage_rc device-probe)"
+if [ -n "$probe_rc" ] && [ "$probe_rc" != 0 ]; then
   log "TorchSharp did not run on $DEVICE: see device-probe.log — stopping here"
   finish 4
 fi
