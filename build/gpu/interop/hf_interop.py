@@ -260,32 +260,26 @@ def compare(a):
     return 0 if all(r["passed"] for r in rows) else 1
 
 
+COMMANDS = {  # subcommand: (function, required options, options with defaults)
+    "prepare": (prepare, ["base", "data", "out"], {"device": "cuda"}),
+    "plan": (plan, ["work", "fixtures", "out"], {}),
+    "ours": (ours, ["manifest", "dotnet", "dll"], {"device": "cuda"}),
+    "serve-query": (serve_query, ["manifest", "url"], {}),
+    "compare": (compare, ["manifest", "out"], {"device": "cuda"}),
+}
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
-    s = sub.add_parser("prepare")
-    s.add_argument("--base", required=True)
-    s.add_argument("--data", required=True)
-    s.add_argument("--out", required=True)
-    s.add_argument("--device", default="cuda")
-    s = sub.add_parser("plan")
-    s.add_argument("--work", required=True)
-    s.add_argument("--fixtures", required=True)
-    s.add_argument("--out", required=True)
-    s = sub.add_parser("ours")
-    s.add_argument("--manifest", required=True)
-    s.add_argument("--dotnet", required=True)
-    s.add_argument("--dll", required=True)
-    s.add_argument("--device", default="cuda")
-    s = sub.add_parser("serve-query")
-    s.add_argument("--manifest", required=True)
-    s.add_argument("--url", required=True)
-    s = sub.add_parser("compare")
-    s.add_argument("--manifest", required=True)
-    s.add_argument("--device", default="cuda")
-    s.add_argument("--out", required=True)
+    for name, (_, required, defaults) in COMMANDS.items():
+        s = sub.add_parser(name)
+        for opt in required:
+            s.add_argument("--" + opt, required=True)
+        for opt, value in defaults.items():
+            s.add_argument("--" + opt, default=value)
     a = p.parse_args()
-    sys.exit({"prepare": prepare, "plan": plan, "ours": ours, "serve-query": serve_query, "compare": compare}[a.cmd](a))
+    sys.exit(COMMANDS[a.cmd][0](a))
 
 
 if __name__ == "__main__":
