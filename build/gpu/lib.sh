@@ -42,6 +42,7 @@ pack() {
 
 finish() {
   local p
+  stop_server
   for p in $(jobs -p); do pkill -P "$p" 2>/dev/null; kill "$p" 2>/dev/null; done
   log "finished with code $1 after $(elapsed)s"
   echo "exit_code $1" >> "$R/stages.tsv.end"
@@ -69,11 +70,18 @@ PY
 start_server() {
   local logfile="$1"; shift
   local port; port="$(free_port)"
-  ours "$@" --urls "http://127.0.0.1:$port" > "$logfile" 2>&1 &
+  "$DN" "$SRV" "$@" --urls "http://127.0.0.1:$port" > "$logfile" 2>&1 & # not through `ours`: $! must be the server
   echo $! > "$W/server.pid"
   if wait_ready "$port" 90; then echo "$port"; else stop_server; return 1; fi
 }
-stop_server() { [ -f "$W/server.pid" ] && kill "$(cat "$W/server.pid")" 2>/dev/null; sleep 1; rm -f "$W/server.pid"; }
+stop_server() { # TERM, then KILL after 10 s: a server left behind would hold the GPU's memory for the next stage
+  [ -f "$W/server.pid" ] || return 0
+  local pid i=0; pid="$(cat "$W/server.pid")"
+  kill "$pid" 2>/dev/null
+  while kill -0 "$pid" 2>/dev/null && [ "$i" -lt 20 ]; do sleep 0.5; i=$((i + 1)); done
+  kill -9 "$pid" 2>/dev/null
+  rm -f "$W/server.pid"
+}
 
 fixture_names() { python3 -c 'import json,sys; print(" ".join(f["model"] for f in json.load(open(sys.argv[1]))["fixtures"]))' "$FIX/goldens.json"; }
 
