@@ -15,7 +15,10 @@ public static class CliCommands
         ["bench"] = (Bench.BenchCommand.Run, []),
         ["bench-lora"] = (Bench.LoraBenchCommand.Run, []),
         ["healthcheck"] = (HealthcheckCommand.Run, []),
-
+        ["conformance"] = (Checks.ConformanceCommand.Run, ["report-only"]),
+        ["dtype-compare"] = (Checks.DTypeCompareCommand.Run, []),
+        ["logits"] = (Checks.LogitsCommand.Run, []),
+        ["device-probe"] = (Checks.DeviceProbeCommand.Run, []),
     };
 
     public static bool TryRun(string[] args, out int exitCode)
@@ -35,7 +38,7 @@ public static class CliCommands
             Console.Error.WriteLine($"{args[0]}: {e.Message}");
             exitCode = 2;
         }
-        catch (Exception e) when (e is CheckpointException or AdapterException or ArgumentException or IOException or UnauthorizedAccessException or Engine.UnknownAdapterException)
+        catch (Exception e) when (e is CheckpointException or AdapterException or ArgumentException or IOException or InvalidDataException or UnauthorizedAccessException or Engine.UnknownAdapterException)
         {
             Console.Error.WriteLine($"{args[0]}: error: {e.Message}");
             exitCode = 1;

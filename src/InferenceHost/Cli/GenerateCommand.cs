@@ -10,7 +10,7 @@ namespace InferenceHost.Cli;
 
 /// <summary>
 /// <c>generate --model DIR --prompt TEXT [--max-tokens N] [--temperature T] [--top-p P] [--top-k K]
-/// [--seed S] [--stop STR]... [--adapter DIR[:WEIGHT]]... [--lora-mode unmerged|merged] [--dtype float32|bfloat16|float16] [--json]</c>.
+/// [--seed S] [--stop STR]... [--adapter DIR[:WEIGHT]]... [--lora-mode unmerged|merged] [--dtype float32|bfloat16|float16] [--device cpu|cuda] [--json]</c>.
 /// With --json prints <c>{"prompt_token_ids": [...], "token_ids": [...], "text": "..."}</c> (generated part only);
 /// otherwise streams the text as it is generated. Adapters are PEFT directories (LoRAs are summed with
 /// their weights; at most one soft prompt).
@@ -38,7 +38,7 @@ public static class GenerateCommand
             "merged" => LoraMode.Merged,
             var other => throw new CliException($"--lora-mode: '{other}' is not unmerged or merged"),
         };
-        var options = new ModelLoadOptions { DType = DTypes.Parse(args.Get("dtype") ?? "float32") };
+        var options = new ModelLoadOptions { DType = DTypes.Parse(args.Get("dtype") ?? "float32"), Device = Checks.DeviceOption.Parse(args.Get("device")) };
         args.RejectUnknown();
         sampling.Validate();
 
@@ -77,7 +77,7 @@ public static class GenerateCommand
         return 0;
     }
 
-    private static (string Dir, double Weight) ParseAdapter(string spec)
+    internal static (string Dir, double Weight) ParseAdapter(string spec)
     {
         var colon = spec.LastIndexOf(':');
         if (colon > 0 && double.TryParse(spec[(colon + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var w))

@@ -24,23 +24,8 @@ internal static class BenchSupport
         return dir;
     }
 
-    /// <summary>Copy bandwidth in bytes/s (read + write) over a tensor of <paramref name="bytes"/> bytes; best of 5.</summary>
-    public static double CopyBandwidth(long bytes = 1L << 30)
-    {
-        using var scope = NewDisposeScope();
-        var src = ones(bytes / 4, dtype: ScalarType.Float32);
-        var dst = empty_like(src);
-        dst.copy_(src); // touch the pages first
-        var best = double.MaxValue;
-        for (var i = 0; i < 5; i++)
-        {
-            var clock = Stopwatch.StartNew();
-            dst.copy_(src);
-            best = Math.Min(best, clock.Elapsed.TotalSeconds);
-        }
-
-        return 2.0 * bytes / best;
-    }
+    /// <summary>Copy bandwidth in bytes/s (read + write) over a tensor of <paramref name="bytes"/> bytes on <paramref name="device"/>; best of 5.</summary>
+    public static double CopyBandwidth(Device device, long bytes = 1L << 30) => Checks.DeviceProbeCommand.CopyBandwidth(device, bytes);
 
     /// <summary>Bytes of weights one decode step reads: every linear, the norms, and the output head (one embedding row is negligible).</summary>
     public static long WeightBytesPerToken(LlamaForCausalLM model) =>

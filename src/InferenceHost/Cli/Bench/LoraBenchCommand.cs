@@ -12,7 +12,7 @@ namespace InferenceHost.Cli.Bench;
 
 /// <summary>
 /// <c>bench-lora [--shape tinyllama-1.1b] [--dtype float32] [--ranks 8,16,64] [--targets qkvo,all-linear]
-/// [--batches 1,8,32] [--steps 8] [--tokenizer PATH] [--work .models/bench]</c>: decode tokens/s for the base,
+/// [--batches 1,8,32] [--steps 8] [--tokenizer PATH] [--work .models/bench] [--device cpu|cuda]</c>: decode tokens/s for the base,
 /// unmerged (every row the same adapter, and every row a different one) and merged; the time of one merged
 /// switch against one read+write of the touched weights; cold load time; device bytes per resident adapter.
 /// </summary>
@@ -30,12 +30,13 @@ public static class LoraBenchCommand
         var steps = args.Int("steps", 8);
         var tokenizer = args.Get("tokenizer") ?? Path.Combine("..", "shared", "fixtures", "tiny-llama", "tokenizer.model");
         var work = args.Get("work") ?? Path.Combine(".models", "bench");
+        var device = Checks.DeviceOption.Parse(args.Get("device"));
         args.RejectUnknown();
 
-        var bandwidth = BenchSupport.CopyBandwidth();
+        var bandwidth = BenchSupport.CopyBandwidth(device);
         var dir = BenchSupport.EnsureCheckpoint(work, shape, dtype, tokenizer, Console.Error);
         var maxBatch = batches.Max();
-        using var model = ModelLoader.Load(dir, new ModelLoadOptions { DType = dtype, MaxSequenceLength = PromptTokens + steps + 8 });
+        using var model = ModelLoader.Load(dir, new ModelLoadOptions { DType = dtype, Device = device, MaxSequenceLength = PromptTokens + steps + 8 });
         using var cache = new KvCache(model.Config, maxBatch, PromptTokens + steps + 8, dtype, model.Model.Device);
         var stepper = new BatchStepper(model.Model, cache);
         stdout.WriteLine($"{shape} {dtype.ToString().ToLowerInvariant()}, copy bandwidth {bandwidth / 1e9:F1} GB/s, {steps} timed decode steps after a {PromptTokens}-token prefill");
@@ -77,6 +78,7 @@ public static class LoraBenchCommand
                     merger.Merge([new LoraUse(adapters[i % adapters.Count], 1.0)]);
                 }
 
+                Checks.DeviceOption.Synchronize(device); // the merges are queued device work
                 var perSwitch = clock.Elapsed.TotalMilliseconds / Switches;
                 merger.Restore();
                 var cold = ColdLoad(model, adapters[0], kinds, rank);

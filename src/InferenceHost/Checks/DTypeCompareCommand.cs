@@ -1,0 +1,90 @@
+using System.Text.Json;
+using InferenceHost.Adapters;
+using InferenceHost.Adapters.Peft;
+using InferenceHost.CommandLine;
+using InferenceHost.Model;
+using static TorchSharp.torch;
+
+namespace InferenceHost.Checks;
+
+/// <summary>
+/// <c>dtype-compare --fixtures DIR [--device cpu|cuda] [--dtype bfloat16] [--lora-mode unmerged|merged] [--out FILE]</c>:
+/// for every case of <c>goldens.json</c> (base, each LoRA, the soft prompt), the logits at every prompt position in
+/// <c>--dtype</c> against float32 on the same device: the largest and mean |difference|, and how often the top-1
+/// token agrees. A report, not a pass/fail check (the goldens bound float32 only).
+/// </summary>
+public static class DTypeCompareCommand
+{
+    public static int Run(CliArgs args, TextWriter stdout)
+    {
+        var fixtures = args.Require("fixtures");
+        var dtypeName = args.Get("dtype") ?? "bfloat16";
+        var dtype = Cli.DTypes.Parse(dtypeName);
+        var merged = args.Get("lora-mode") == "merged";
+        var outFile = args.Get("out");
+        var deviceName = args.Get("device") ?? "cpu";
+        var device = DeviceOption.Parse(deviceName);
+        args.RejectUnknown();
+
+        var rows = new List<object>();
+        foreach (var f in GoldenFile.Load(fixtures).Fixtures)
+        {
+            var dir = Path.Combine(fixtures, f.Model);
+            using var reference = ModelLoader.Load(dir, new ModelLoadOptions { DType = ScalarType.Float32, Device = device });
+            using var low = ModelLoader.Load(dir, new ModelLoadOptions { DType = dtype, Device = device });
+            var stats = new List<CaseStats>();
+            foreach (var c in f.Cases)
+            {
+                var ids = f.Prompts[c.Prompt].Ids;
+                using var a = Logits(reference, dir, c.Adapter, ids, merged);
+                using var b = Logits(low, dir, c.Adapter, ids, merged);
+                stats.Add(CaseStats.Of(c.Label, a, b));
+            }
+
+            rows.Add(new
+            {
+                fixture = f.Model,
+                cases = stats.Count,
+                positions = stats.Sum(s => s.Positions),
+                top1_agreement = (double)stats.Sum(s => s.Top1Agree) / stats.Sum(s => s.Positions),
+                last_position_top1_agreement = (double)stats.Count(s => s.LastTop1Agrees) / stats.Count,
+                max_abs_error = stats.Max(s => s.MaxAbsError),
+                mean_abs_error = stats.Average(s => s.MeanAbsError),
+                per_case = stats,
+            });
+        }
+
+        var text = JsonSerializer.Serialize(new { verb = "dtype-compare", device = deviceName, dtype = dtypeName, reference = "float32", lora_mode = merged ? "merged" : "unmerged", fixtures = rows }, ConformanceCommand.Json);
+        stdout.WriteLine(text);
+        if (outFile is not null)
+        {
+            File.WriteAllText(outFile, text);
+        }
+
+        return 0;
+    }
+
+    private static Tensor Logits(LoadedModel model, string fixtureDir, string? adapter, IReadOnlyList<int> ids, bool merged)
+    {
+        if (adapter is null)
+        {
+            return PromptLogits.Compute(model, ids, [], merged);
+        }
+
+        using var loaded = PeftAdapterLoader.Load(adapter, Path.Combine(fixtureDir, "adapters", adapter), model.Config, model.Name, maxRank: 256);
+        return PromptLogits.Compute(model, ids, [(loaded, 1.0)], merged);
+    }
+
+    /// <summary>One case: positions compared, top-1 agreements, and the |difference| of the logits (max and mean).</summary>
+    public sealed record CaseStats(string Case, int Positions, int Top1Agree, bool LastTop1Agrees, double MaxAbsError, double MeanAbsError)
+    {
+        public static CaseStats Of(string label, Tensor reference, Tensor other)
+        {
+            using var scope = NewDisposeScope();
+            var diff = (reference - other).abs();
+            var agree = reference.argmax(1).eq(other.argmax(1)); // [T]
+            var t = (int)reference.shape[0];
+            return new CaseStats(label, t, (int)agree.sum().item<long>(), agree[t - 1].item<bool>(), diff.max().item<float>(), diff.mean().item<float>());
+        }
+    }
+}

@@ -1,0 +1,91 @@
+using System.Text.Json;
+using InferenceHost.Adapters;
+using InferenceHost.Adapters.Peft;
+using InferenceHost.Checks;
+using InferenceHost.CommandLine;
+using InferenceHost.Model;
+using InferenceHost.Model.Checkpoints;
+using InferenceHost.Tests.Shared;
+
+namespace InferenceHost.Api.Tests;
+
+/// <summary>
+/// The verbs the GPU bring-up run uses (docs/gpu-bringup.md), checked on the CPU against the goldens: the logits the
+/// <c>logits</c> verb writes for Hugging Face to compare with, and the <c>conformance</c> verb's verdict.
+/// </summary>
+public sealed class CheckVerbTests
+{
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Prompt_logits_at_the_last_position_are_every_golden_first_step(bool merged)
+    {
+        var f = TestFixtures.Goldens.Fixtures.Single(x => x.Model == "tiny-llama");
+        using var model = ModelLoader.Load(TestFixtures.ModelDir(f.Model));
+        foreach (var c in f.Cases)
+        {
+            using var adapter = c.Adapter is null ? null
+                : PeftAdapterLoader.Load(c.Adapter, TestFixtures.AdapterDir(f.Model, c.Adapter), model.Config, model.Name, maxRank: 64);
+            var adapters = adapter is null ? Array.Empty<(Adapter, double)>() : [(adapter, 1.0)];
+            using var logits = PromptLogits.Compute(model, f.Prompts[c.Prompt].Ids, adapters, merged);
+            Assert.Equal(new long[] { f.Prompts[c.Prompt].Ids.Count, model.Config.VocabSize }, logits.shape);
+            var (values, indices) = logits[-1].topk(5);
+            var top = Enumerable.Range(0, 5).Select(j => ((int)indices[j].item<long>(), values[j].item<float>())).ToList();
+            GoldenAssert.Matches(c, c.Greedy, top); // tokens are not generated here: the top-5 is the check
+        }
+    }
+
+    [Fact]
+    public void Logits_verb_writes_one_row_per_prompt_token_and_drops_the_soft_prompt_rows()
+    {
+        var f = TestFixtures.Goldens.Fixtures.Single(x => x.Model == "tiny-llama");
+        var c = f.Cases.First(x => x.Adapter == "soft-8");
+        var ids = f.Prompts[c.Prompt].Ids;
+        var path = Path.Combine(Path.GetTempPath(), $"logits-{Guid.NewGuid():N}.safetensors");
+        var stdout = new StringWriter();
+        try
+        {
+            var rc = LogitsCommand.Run(Args("--model", TestFixtures.ModelDir(f.Model), "--prompt-ids", string.Join(",", ids),
+                "--adapter", TestFixtures.AdapterDir(f.Model, "soft-8"), "--out", path), stdout);
+            Assert.Equal(0, rc);
+            using var file = SafetensorsFile.Open(path);
+            Assert.Equal(new long[] { ids.Count, 32000 }, file.Info("logits").Shape);
+            using var logits = file.Load("logits");
+            Assert.Equal((int)c.Top5[0][0], (int)logits[-1].argmax().item<long>());
+            using var summary = JsonDocument.Parse(stdout.ToString());
+            Assert.Equal(ids, summary.RootElement.GetProperty("prompt_ids").EnumerateArray().Select(e => e.GetInt32()));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void Conformance_verb_passes_the_goldens_and_fails_an_impossible_tolerance()
+    {
+        var ok = new StringWriter();
+        Assert.Equal(0, ConformanceCommand.Run(Args("--fixtures", TestFixtures.Root, "--fixture", "tiny-llama-bf16", "--modes", "merged"), ok));
+        using (var report = JsonDocument.Parse(ok.ToString()))
+        {
+            Assert.True(report.RootElement.GetProperty("passed").GetBoolean());
+            Assert.All(report.RootElement.GetProperty("runs").EnumerateArray(), r => Assert.Equal(12, r.GetProperty("passed").GetInt32()));
+        }
+
+        var strict = new StringWriter();
+        Assert.Equal(1, ConformanceCommand.Run(Args("--fixtures", TestFixtures.Root, "--fixture", "tiny-llama-bf16", "--modes", "unmerged", "--tolerance", "1e-9"), strict));
+        using var failed = JsonDocument.Parse(strict.ToString());
+        Assert.False(failed.RootElement.GetProperty("passed").GetBoolean());
+    }
+
+    [Theory]
+    [InlineData("gpu")]
+    [InlineData("cuda:x")]
+    public void Device_option_names_the_bad_value(string name)
+    {
+        var e = Assert.Throws<CliException>(() => DeviceOption.Parse(name));
+        Assert.Contains(name, e.Message);
+    }
+
+    private static CliArgs Args(params string[] args) => new(args, new HashSet<string> { "report-only" });
+}
