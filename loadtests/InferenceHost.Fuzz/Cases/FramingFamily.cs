@@ -41,7 +41,7 @@ internal static class FramingFamily
             ("LF-only line endings", () => Bytes(Post($"Content-Length: {Json.Length}\r\nConnection: close\r\n", Json).Replace("\r\n", "\n", StringComparison.Ordinal)), false, 1),
             ("Expect: 100-continue", () => Bytes(Post($"Expect: 100-continue\r\nContent-Length: {Json.Length}\r\nConnection: close\r\n", Json)), false, 1),
             ("absolute-form target", () => Bytes(Post($"Content-Length: {Json.Length}\r\nConnection: close\r\n", Json, "http://example.invalid/v1/completions")), false, 1),
-            ("HTTP/2 preface on HTTP/1.1", () => Bytes("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), false, 1),
+            ("HTTP/2 preface on HTTP/1.1", () => Bytes("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), true, 1), // another protocol: closing is fine
             ("TLS ClientHello", () => [0x16, 0x03, 0x01, 0x00, 0x2f, 0x01, 0x00, 0x00, 0x2b, 0x03, 0x03, .. new byte[40]], false, 1),
             ("HTTP/1.1 without Host", () => Bytes($"GET /health/live HTTP/1.1\r\n\r\n"), false, 1),
             ("two Host headers", () => Bytes("GET /health/live HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"), false, 1),
@@ -52,7 +52,11 @@ internal static class FramingFamily
             ("a streamed completion over a raw socket", () => Bytes(Post($"Content-Length: {StreamJson.Length}\r\n", StreamJson)), false, 1),
         };
         var (what, bytes, mayWait, responses) = r.One(cases);
-        return new() { Family = "http-framing", Description = what, Raw = bytes(), MayWait = mayWait, ExpectedResponses = responses };
+        return new()
+        {
+            Family = "http-framing", Description = what, Raw = bytes(), MayWait = mayWait, ExpectedResponses = responses,
+            ProtocolStatus = what == "HTTP/9.9" ? 505 : null,
+        };
     }
 
     private const string StreamJson = "{\"prompt\": \"hi\", \"max_tokens\": 64, \"stream\": true}";

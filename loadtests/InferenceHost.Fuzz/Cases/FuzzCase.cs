@@ -28,8 +28,12 @@ public sealed record FuzzCase
     /// <summary>Framing cases: the whole request as bytes on a new connection (method, path and body unused).</summary>
     public byte[]? Raw { get; init; }
 
-    /// <summary>Framing cases: the request is partial on purpose, so the server may keep waiting; silence is then no offense.</summary>
+    /// <summary>Framing cases: the request is partial on purpose (or another protocol), so the server may keep waiting or
+    /// close without an answer; neither is then an offense.</summary>
     public bool MayWait { get; init; }
+
+    /// <summary>Framing cases: a 5xx that is the protocol's right answer (505 for an HTTP version the server does not speak).</summary>
+    public int? ProtocolStatus { get; init; }
 
     /// <summary>Framing cases: how many responses the bytes ask for (pipelining).</summary>
     public int ExpectedResponses { get; init; } = 1;

@@ -72,7 +72,9 @@ public static partial class RawSender
                 return new(Outcome.CutStream, ms, "the streamed answer did not end with data: [DONE]", excerpt);
             }
 
-            return new(statuses.Max().ToString(System.Globalization.CultureInfo.InvariantCulture), ms, null, excerpt);
+            var worst = statuses.Max();
+            var label = worst == c.ProtocolStatus ? $"{worst}-protocol" : worst.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return new(label, ms, null, excerpt); // "505-protocol": the right answer to HTTP/9.9, not a server failure
         }
 
         if (c.MayWait)
