@@ -8,7 +8,7 @@ internal static class ConfigKinds
 {
     private const string G = "config";
 
-    private static Func<AdapterWorkspace, string> Set(string key, JsonNode? value) => WithConfig(c => c[key] = value);
+    private static Func<AdapterWorkspace, string> Set(string key, JsonNode? value) => WithConfig(c => c[key] = value?.DeepClone());
 
     /// <summary>The valid config's text with one member's value replaced by raw JSON text.</summary>
     private static Func<AdapterWorkspace, string> Raw(string key, string raw) => WithConfigText(c =>

@@ -11,7 +11,7 @@ internal static class WeightKinds
 
     private static byte[] Valid(AdapterWorkspace w) => SafetensorsBytes.Write(w.Source.Tensors);
 
-    private static Func<AdapterWorkspace, string> Offsets(JsonNode value) => WithHeader(h => h[AKey(h)]!["data_offsets"] = value);
+    private static Func<AdapterWorkspace, string> Offsets(JsonNode value) => WithHeader(h => h[AKey(h)]!["data_offsets"] = value.DeepClone());
 
     private static Func<AdapterWorkspace, string> Tensors(Func<List<TensorEntry>, List<TensorEntry>> edit) => WithWeights(w => SafetensorsBytes.Write(edit(w.Source.Tensors)));
 
