@@ -32,6 +32,11 @@ public static partial class RequestJson
             throw ApiException.BadRequest("the request body is not valid UTF-8", code: "invalid_utf8");
         }
 
+        if (NullElements.Find(bytes) is { } nullAt)
+        {
+            throw ApiException.BadRequest($"'{nullAt}' is null; lists take no null entries", nullAt, "invalid_value");
+        }
+
         try
         {
             return JsonSerializer.Deserialize<T>(bytes, Options) ?? throw ApiException.BadRequest("the request body must be a JSON object", code: "invalid_json");

