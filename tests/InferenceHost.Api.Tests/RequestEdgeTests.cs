@@ -21,4 +21,26 @@ public sealed class RequestEdgeTests
         Assert.Contains("null", r.Error(HttpStatusCode.BadRequest));
         Assert.Equal(param, r.Body.GetProperty("error").GetProperty("param").GetString());
     }
+
+    [Fact]
+    public async Task A_chunk_size_that_overflows_is_a_400_with_an_error_body()
+    {
+        await using var factory = new ApiFactory();
+        var url = new Uri(await factory.StartOnLoopbackAsync());
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(url.Host, url.Port);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(
+            "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFF\r\nabc\r\n0\r\n\r\n"));
+        var buffer = new byte[4096];
+        var text = new StringBuilder();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        int n;
+        while (!text.ToString().Contains("\r\n\r\n{", StringComparison.Ordinal) && (n = await stream.ReadAsync(buffer, cts.Token)) > 0)
+        {
+            text.Append(Encoding.ASCII.GetString(buffer, 0, n));
+        }
+
+        Assert.StartsWith("HTTP/1.1 400 ", text.ToString());
+    }
 }
