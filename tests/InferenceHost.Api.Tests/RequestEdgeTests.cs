@@ -23,6 +23,15 @@ public sealed class RequestEdgeTests
     }
 
     [Fact]
+    public async Task A_field_name_with_a_lone_surrogate_is_still_a_400()
+    {
+        await using var factory = new ApiFactory();
+        var client = await factory.ReadyAsync();
+        var r = await client.PostRawAsync("/v1/completions", "{\"\\udfff\": 1, \"prompt\": [\"a\", null]}");
+        r.Error(HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
     public async Task A_chunk_size_that_overflows_is_a_400_with_an_error_body()
     {
         await using var factory = new ApiFactory();

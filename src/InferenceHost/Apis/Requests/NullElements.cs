@@ -47,9 +47,9 @@ internal static class NullElements
                 }
             }
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
-            return null;
+            return null; // invalid JSON, or a name with a lone surrogate: the parser refuses it with its own message
         }
 
         return null;
