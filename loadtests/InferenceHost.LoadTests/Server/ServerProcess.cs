@@ -17,6 +17,13 @@ public sealed class ServerProcess : IAsyncDisposable
     public Uri BaseUrl { get; }
     public string CommandLineText { get; }
 
+    /// <summary>The server's process id (for memory samples), and whether it is still running.</summary>
+    public int ProcessId => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    public int? ExitCode => _process.HasExited ? _process.ExitCode : null;
+
     private ServerProcess(Process process, StreamWriter log, Uri baseUrl, string commandLine)
     {
         _process = process;
@@ -32,12 +39,19 @@ public sealed class ServerProcess : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    public static async Task<ServerProcess> StartAsync(RunOptions o, string logPath, TextWriter console, CancellationToken ct)
+    public static Task<ServerProcess> StartAsync(RunOptions o, string logPath, TextWriter console, CancellationToken ct)
     {
         int port = o.Port > 0 ? o.Port : FreePort();
         string commandLine = CommandLine.Expand(o.ServerCommand, o, port);
+        return StartAsync(CommandLine.Split(commandLine), port, logPath, TimeSpan.FromSeconds(o.ReadyTimeoutSeconds), console, ct, commandLine);
+    }
+
+    /// <summary>Starts <paramref name="args"/> (program first), which must serve on 127.0.0.1:<paramref name="port"/>, and waits until it is ready.</summary>
+    public static async Task<ServerProcess> StartAsync(IReadOnlyList<string> args, int port, string logPath, TimeSpan readyTimeout,
+        TextWriter console, CancellationToken ct, string? commandLine = null)
+    {
+        commandLine ??= string.Join(' ', args);
         var baseUrl = LoopbackGuard.Validate($"http://127.0.0.1:{port}/");
-        List<string> args = CommandLine.Split(commandLine);
         var psi = new ProcessStartInfo(args[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (string a in args.Skip(1))
             psi.ArgumentList.Add(a);
@@ -61,7 +75,7 @@ public sealed class ServerProcess : IAsyncDisposable
         var server = new ServerProcess(process, log, baseUrl, commandLine);
         try
         {
-            await server.WaitReadyAsync(TimeSpan.FromSeconds(o.ReadyTimeoutSeconds), ct);
+            await server.WaitReadyAsync(readyTimeout, ct);
         }
         catch
         {

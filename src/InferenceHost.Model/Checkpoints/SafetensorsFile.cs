@@ -124,7 +124,7 @@ public sealed unsafe class SafetensorsFile : IDisposable
                 read += n;
             }
 
-            if (read != length || stream.ReadByte() != -1 || new FileInfo(path).Length != length)
+            if (read != length || stream.ReadByte() != -1 || stream.Length != length) // the open file, not a link's own size
             {
                 throw new CheckpointException(path, $"the file changed size while it was read ({length} bytes at the start, {read} read); try again once it is written");
             }

@@ -5,10 +5,14 @@ namespace InferenceHost.Hosting;
 /// <summary>
 /// Keeps runtime adapter loads inside <c>Adapters:AllowedRoots</c>: the path is made absolute, every
 /// symbolic link on the way (the directory itself, its parents and its files) is resolved, and the real
-/// location must lie under a root. <c>..</c> and links pointing elsewhere are both refused (403).
+/// location must lie under a root. <c>..</c> and links pointing elsewhere are both refused (403); a path that cannot be
+/// resolved (a link loop, a name too long) is a 400.
 /// </summary>
 public static class PathGuard
 {
+    /// <summary>Linux's PATH_MAX: a longer path can never be opened, and resolving it link by link costs seconds.</summary>
+    public const int MaxPathChars = 4096;
+
     /// <summary>The absolute path with every link along it resolved.</summary>
     public static string Canonical(string path)
     {
@@ -53,6 +57,11 @@ public static class PathGuard
         if (string.IsNullOrWhiteSpace(path))
         {
             throw ApiException.BadRequest($"'{param}' must be a directory path", param);
+        }
+
+        if (path.Length > MaxPathChars)
+        {
+            throw ApiException.BadRequest($"'{param}' is {path.Length} characters long; the limit is {MaxPathChars}", param, "invalid_path");
         }
 
         var canonical = Resolve(path, path, param);

@@ -35,6 +35,22 @@ public class SafetensorsFileTests
     }
 
     [Fact]
+    public void ReadWholeFollowsASymbolicLinkToAValidFile()
+    {
+        // A link's own size is the length of its target's name: comparing it to the bytes read refused every linked file.
+        using var dir = new TempDir();
+        var data = new byte[8];
+        BitConverter.TryWriteBytes(data.AsSpan(0), 1.5f);
+        var target = dir.File("target.safetensors", Raw("{" + OneF32 + "}", data));
+        var link = System.IO.Path.Combine(dir.Path, "link.safetensors");
+        File.CreateSymbolicLink(link, target);
+        using var file = SafetensorsFile.ReadWhole(link, 1 << 20);
+        Assert.Equal(["a"], file.Tensors.Keys);
+        using var a = file.Load("a");
+        Assert.Equal(1.5f, a.data<float>()[0]);
+    }
+
+    [Fact]
     public void UnknownTensorNameNamesFileAndTensor()
     {
         using var dir = new TempDir();

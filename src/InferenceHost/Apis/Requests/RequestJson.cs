@@ -32,6 +32,11 @@ public static partial class RequestJson
             throw ApiException.BadRequest("the request body is not valid UTF-8", code: "invalid_utf8");
         }
 
+        if (NullElements.Find(bytes) is { } nullAt)
+        {
+            throw ApiException.BadRequest($"'{nullAt}' is null; lists take no null entries", nullAt, "invalid_value");
+        }
+
         try
         {
             return JsonSerializer.Deserialize<T>(bytes, Options) ?? throw ApiException.BadRequest("the request body must be a JSON object", code: "invalid_json");
@@ -96,14 +101,27 @@ public static partial class RequestJson
         using var buffer = new MemoryStream();
         var chunk = new byte[16 * 1024];
         int read;
-        while ((read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
+        try
         {
-            if (buffer.Length + read > maxBytes)
+            while ((read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
             {
-                throw new ApiException(413, $"request body exceeds {maxBytes} bytes (Server:MaxRequestBodyBytes)", code: "request_too_large");
-            }
+                if (buffer.Length + read > maxBytes)
+                {
+                    throw new ApiException(413, $"request body exceeds {maxBytes} bytes (Server:MaxRequestBodyBytes)", code: "request_too_large");
+                }
 
-            buffer.Write(chunk, 0, read);
+                buffer.Write(chunk, 0, read);
+            }
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode != StatusCodes.Status413PayloadTooLarge)
+        {
+            // Kestrel's framing errors (bad chunk sizes, a body shorter than its Content-Length): its status, our error body.
+            throw new ApiException(e.StatusCode, $"the request body could not be read: {e.Message}", code: "invalid_body");
+        }
+        catch (IOException e) when (!context.RequestAborted.IsCancellationRequested)
+        {
+            // A chunk size that overflows arrives as an IOException wrapping an OverflowException.
+            throw ApiException.BadRequest($"the request body could not be read: {e.Message}", code: "invalid_body");
         }
 
         return buffer.ToArray();
