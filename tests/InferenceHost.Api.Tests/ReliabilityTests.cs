@@ -54,6 +54,16 @@ public sealed class ReliabilityTests : IClassFixture<ApiBehaviourTests.Server>
     }
 
     [Fact]
+    public async Task Unknown_routes_and_methods_under_v1_answer_in_the_OpenAI_shape()
+    {
+        var client = await server.Factory.ReadyAsync();
+        Assert.Contains("/v1/nope", (await client.PostRawAsync("/v1/nope", "{}")).Error(HttpStatusCode.NotFound));
+        using var put = await client.PutAsync("/v1/completions", new StringContent("{}"));
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, put.StatusCode);
+        Assert.Equal("invalid_request_error", JsonDocument.Parse(await put.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("type").GetString());
+    }
+
+    [Fact]
     public async Task Prompts_times_n_beyond_the_queue_are_400_not_429()
     {
         var client = await server.Factory.ReadyAsync();

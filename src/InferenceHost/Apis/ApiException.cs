@@ -16,11 +16,11 @@ public sealed class ApiException(int status, string message, string? param = nul
 
     public string Type => Status switch
     {
-        400 or 413 or 404 => "invalid_request_error",
         401 => "authentication_error",
         403 => "permission_error",
         429 => "rate_limit_error",
         503 => "service_unavailable",
+        >= 400 and < 500 => "invalid_request_error",
         _ => "server_error",
     };
 
@@ -37,6 +37,13 @@ public static class ApiErrors
         try
         {
             await next(context);
+            if (!context.Response.HasStarted && context.Response.StatusCode is 404 or 405 && context.Request.Path.StartsWithSegments("/v1"))
+            {
+                // Routing's own 404/405 carry no body: give OpenAI clients the error shape they parse.
+                await WriteAsync(context, context.Response.StatusCode == 404
+                    ? new ApiException(404, $"no route {context.Request.Method} {context.Request.Path}", code: "unknown_url")
+                    : new ApiException(405, $"{context.Request.Method} is not allowed on {context.Request.Path}", code: "method_not_allowed"));
+            }
         }
         catch (ApiException e) when (!context.Response.HasStarted)
         {

@@ -72,7 +72,7 @@ public static class PathGuard
 
         if (!Directory.Exists(canonical))
         {
-            throw ApiException.BadRequest($"adapter directory '{path}' does not exist", param, "not_found");
+            throw ApiException.BadRequest(File.Exists(canonical) ? $"'{path}' is a file; give the adapter's directory" : $"adapter directory '{path}' does not exist", param, "not_found");
         }
 
         var options = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 };
