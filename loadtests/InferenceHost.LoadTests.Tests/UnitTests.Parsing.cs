@@ -4,7 +4,7 @@ using InferenceHost.LoadTests.Metrics;
 
 namespace InferenceHost.LoadTests.Tests;
 
-public class SseParserTests
+public class StreamReadingTests
 {
     private const string Stream =
         "data: {\"choices\":[{\"text\":\"Hé\"}]}\r\n\r\n" +
@@ -13,14 +13,12 @@ public class SseParserTests
         "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":2}}\n\n" +
         "data: [DONE]\n\n";
 
-    private static List<string> FeedInPieces(byte[] bytes, int pieceSize)
+    /// <summary>A stream that hands out at most <c>piece</c> bytes per read, as a network does.</summary>
+    private sealed class Trickle(byte[] bytes, int piece) : MemoryStream(bytes)
     {
-        var parser = new SseParser();
-        var events = new List<string>();
-        for (int i = 0; i < bytes.Length; i += pieceSize)
-            events.AddRange(parser.Feed(bytes.AsSpan(i, Math.Min(pieceSize, bytes.Length - i))));
-        events.AddRange(parser.Flush());
-        return events;
+        public override int Read(byte[] buffer, int offset, int count) => base.Read(buffer, offset, Math.Min(count, piece));
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default) => base.ReadAsync(buffer[..Math.Min(buffer.Length, piece)], ct);
     }
 
     [Theory]
@@ -28,25 +26,25 @@ public class SseParserTests
     [InlineData(2)]
     [InlineData(7)]
     [InlineData(4096)]
-    public void Chunks_split_across_reads_give_the_same_events(int pieceSize)
+    public async Task Chunks_split_across_reads_give_the_same_result(int pieceSize)
     {
-        List<string> events = FeedInPieces(Encoding.UTF8.GetBytes(Stream), pieceSize);
-        Assert.Equal(4, events.Count);
-        Assert.Equal("Hé", CompletionChunk.Parse(events[0]).Text);
-        Assert.Equal("llo", CompletionChunk.Parse(events[1]).Text);
-        CompletionChunk usage = CompletionChunk.Parse(events[2]);
-        Assert.Equal((2, 7), (usage.CompletionTokens, usage.PromptTokens));
-        Assert.Null(usage.Text);
-        Assert.True(CompletionChunk.Parse(events[3]).Done);
+        using var stream = new Trickle(Encoding.UTF8.GetBytes(Stream), pieceSize);
+        var r = await CompletionClient.ReadStreamAsync(stream, System.Diagnostics.Stopwatch.GetTimestamp(), new RequestResult(), CancellationToken.None);
+        Assert.True(r.Ok, r.Error);
+        Assert.Equal(2, r.OutputTokens);
+        Assert.True(r.TokensFromUsage);
+        Assert.Equal(7, r.PromptTokens);
+        Assert.Single(r.ItlMs); // two text chunks: one gap
     }
 
     [Fact]
-    public void Multi_line_data_joins_and_unterminated_last_event_is_flushed()
+    public async Task An_error_event_or_a_stream_without_tokens_is_a_stream_error()
     {
-        var parser = new SseParser();
-        Assert.Equal(["a\nb"], parser.Feed("data: a\ndata: b\n\n"u8));
-        Assert.Empty(parser.Feed("data: [DONE]"u8));
-        Assert.Equal(["[DONE]"], parser.Flush());
+        using var failed = new Trickle("data: {\"error\":{\"message\":\"boom\"}}\n\ndata: [DONE]\n\n"u8.ToArray(), 5);
+        var r = await CompletionClient.ReadStreamAsync(failed, System.Diagnostics.Stopwatch.GetTimestamp(), new RequestResult(), CancellationToken.None);
+        Assert.Equal(("stream-error", "boom"), (r.Outcome, r.Error));
+        using var empty = new Trickle("data: [DONE]"u8.ToArray(), 3); // unterminated last event: still read
+        Assert.Equal("stream-error", (await CompletionClient.ReadStreamAsync(empty, 0, new RequestResult(), CancellationToken.None)).Outcome);
     }
 
     [Theory]

@@ -94,39 +94,30 @@ public sealed class CompletionClient(HttpClient http, Uri baseUrl, RunOptions op
         }
     }
 
-    private static async Task<RequestResult> ReadStreamAsync(Stream stream, long t0, RequestResult result, CancellationToken ct)
+    /// <summary>Reads the event stream with System.Net.ServerSentEvents' parser; each event is timed as it arrives.</summary>
+    internal static async Task<RequestResult> ReadStreamAsync(Stream stream, long t0, RequestResult result, CancellationToken ct)
     {
-        var parser = new SseParser();
         var itl = new List<double>();
-        byte[] buffer = new byte[8192];
         long? first = null, last = null;
         int chunks = 0;
         int? usageTokens = null, promptTokens = null;
         string? error = null;
-        bool done = false;
-        while (!done)
+        await foreach (var item in System.Net.ServerSentEvents.SseParser.Create(stream).EnumerateAsync(ct))
         {
-            int n = await stream.ReadAsync(buffer, ct);
-            IReadOnlyList<string> events = n == 0 ? parser.Flush() : parser.Feed(buffer.AsSpan(0, n));
             long now = Stopwatch.GetTimestamp();
-            foreach (string data in events)
-            {
-                CompletionChunk chunk = CompletionChunk.Parse(data);
-                if (chunk.Done) { done = true; break; }
-                if (chunk.Error is not null) { error ??= chunk.Error; continue; }
-                usageTokens = chunk.CompletionTokens ?? usageTokens;
-                promptTokens = chunk.PromptTokens ?? promptTokens;
-                if (string.IsNullOrEmpty(chunk.Text))
-                    continue;
-                chunks++;
-                if (first is null)
-                    first = now;
-                else
-                    itl.Add(Stopwatch.GetElapsedTime(last!.Value, now).TotalMilliseconds);
-                last = now;
-            }
-            if (n == 0)
-                break;
+            CompletionChunk chunk = CompletionChunk.Parse(item.Data);
+            if (chunk.Done) break;
+            if (chunk.Error is not null) { error ??= chunk.Error; continue; }
+            usageTokens = chunk.CompletionTokens ?? usageTokens;
+            promptTokens = chunk.PromptTokens ?? promptTokens;
+            if (string.IsNullOrEmpty(chunk.Text))
+                continue;
+            chunks++;
+            if (first is null)
+                first = now;
+            else
+                itl.Add(Stopwatch.GetElapsedTime(last!.Value, now).TotalMilliseconds);
+            last = now;
         }
         double e2e = Elapsed(t0);
         result = result with
