@@ -61,10 +61,20 @@ public class OptionTests
         Assert.Contains("Give a target", Error("run"));
         Assert.Contains("--popularity 'zipfy' is not one of: single, uniform, skewed, distinct", Error("run", "--url", "http://127.0.0.1:1", "--popularity", "zipfy"));
         Assert.Contains("--concurrency 'many' is not a whole number", Error("run", "--url", "http://127.0.0.1:1", "--concurrency", "many"));
-        Assert.Contains("Unknown option(s) for 'run': --concurency", Error("run", "--url", "http://127.0.0.1:1", "--concurency", "8"));
+        Assert.Contains("Unrecognized command or argument '--concurency'", Error("run", "--url", "http://127.0.0.1:1", "--concurency", "8")); // System.CommandLine's wording
         Assert.Contains("--output-len '9-3' must be N or MIN-MAX", Error("run", "--url", "http://127.0.0.1:1", "--output-len", "9-3"));
-        Assert.Contains("Unknown command 'go'", Error("go"));
+        Assert.Contains("Unrecognized command or argument 'go'", Error("go"));
         Assert.Contains("--dataset 'nope.jsonl' does not exist", Error("run", "--url", "http://127.0.0.1:1", "--prompts", "dialogsum", "--dataset", "nope.jsonl", "--requests", "1"));
+    }
+
+    [Fact]
+    public async Task Help_is_generated_from_the_declared_options()
+    {
+        var stdout = new StringWriter();
+        Assert.Equal(0, await Program.RunAsync(["run", "--help"], stdout, TextWriter.Null, default));
+        Assert.Contains("--zipf-exponent", stdout.ToString());
+        Assert.Contains("--honor-retry-after", stdout.ToString());
+        Assert.Contains("Goodput SLO on time to first token", stdout.ToString());
     }
 
     [Fact]

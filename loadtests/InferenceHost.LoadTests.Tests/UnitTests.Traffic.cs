@@ -97,7 +97,7 @@ public class AdapterPickerTests
     [Fact]
     public void Generator_is_seeded_and_builds_lora_plus_soft_combinations()
     {
-        var o = RunOptions.Parse(OptionBag.FromArgs(["--url", "http://127.0.0.1:1", "--adapters", "4", "--adapter-kind", "lora-soft",
+        var o = RunOptions.Parse(LoadToolCli.ParseRunOptions(["--url", "http://127.0.0.1:1", "--adapters", "4", "--adapter-kind", "lora-soft",
             "--soft-prompts", "2", "--adapter-prefix", "lora-", "--output-len", "4-9", "--prompt-len", "3"]));
         var a = new RequestGenerator(o);
         var b = new RequestGenerator(o);

@@ -3,8 +3,9 @@ using System.Globalization;
 namespace InferenceHost.LoadTests.Cli;
 
 /// <summary>
-/// Option name → raw string value, shared by the command line (<c>--name value</c>) and scenario files
-/// (<c>"name": value</c>). Every option read is marked, so unknown options are reported instead of ignored.
+/// Option name → raw string value, shared by the command line (parsed by System.CommandLine, see
+/// <see cref="LoadToolCli"/>) and scenario files (<c>"name": value</c>). Every option read is marked, so unknown
+/// options in a scenario file are reported instead of ignored.
 /// </summary>
 public sealed class OptionBag
 {
@@ -17,31 +18,6 @@ public sealed class OptionBag
     {
         foreach (var (k, v) in values)
             _values[k] = v;
-    }
-
-    public static OptionBag FromArgs(IReadOnlyList<string> args)
-    {
-        var bag = new OptionBag();
-        for (int i = 0; i < args.Count; i++)
-        {
-            string a = args[i];
-            if (!a.StartsWith("--", StringComparison.Ordinal) || a.Length == 2)
-                throw new OptionException($"Unexpected argument '{a}': options look like --name value.");
-            string name = a[2..];
-            string? value = null;
-            int eq = name.IndexOf('=');
-            if (eq >= 0)
-            {
-                value = name[(eq + 1)..];
-                name = name[..eq];
-            }
-            else if (i + 1 < args.Count && !args[i + 1].StartsWith("--", StringComparison.Ordinal))
-            {
-                value = args[++i];
-            }
-            bag._values[name] = value ?? "true"; // a bare flag means true
-        }
-        return bag;
     }
 
     public IEnumerable<string> Names => _values.Keys;
