@@ -83,12 +83,12 @@ export function time(iso) {
   return Number.isNaN(d.getTime()) ? String(iso) : d.toLocaleTimeString("en-GB", { hour12: false });
 }
 
-/** Runs fn now and every `ms` while `active()` holds; a failure is shown by `onError`, and polling goes on. */
+/** Runs fn now and every `ms` while `active()` holds and the tab is visible; a failure is shown by `onError`, and polling goes on. */
 export function poll(fn, every, active, onError) {
   let timer = null;
   let busy = false;
   const tick = async () => {
-    if (!active() || busy) return;
+    if (!active() || busy || document.hidden) return; // a background tab costs the server nothing
     busy = true;
     try { await fn(); onError(null); } catch (e) { onError(e); } finally { busy = false; }
   };
