@@ -124,7 +124,7 @@ public static class PeftAdapterLoader
         {
             var (site, part) = ParseKey(name, key, baseConfig.NumHiddenLayers);
             var entry = pairs.GetValueOrDefault(site);
-            pairs[site] = part == "lora_A" ? entry with { A = key } : entry with { B = key };
+            pairs[site] = part == LoraPart.A ? entry with { A = key } : entry with { B = key };
         }
 
         if (pairs.Count == 0)
@@ -268,30 +268,20 @@ public static class PeftAdapterLoader
         return t;
     }
 
-    private static (LinearSite Site, string Part) ParseKey(string name, string key, int layers)
+    private static (LinearSite Site, LoraPart Part) ParseKey(string name, string key, int layers)
     {
         if (!key.StartsWith(PeftNames.KeyPrefix, StringComparison.Ordinal))
         {
-            throw new AdapterException(name, key, $"is not a PEFT LoRA key (expected '{PeftNames.KeyPrefix}<module>.lora_A.weight')");
+            throw new AdapterException(name, key, $"is not a PEFT LoRA key (expected '{PeftNames.LoraKey(new LinearSite(0, LinearKind.QProj), LoraPart.A)}')");
         }
 
-        var parts = key[PeftNames.KeyPrefix.Length..].Split('.');
-        // <module...>.lora_A.weight, or <module...>.lora_A.<adapter name>.weight as some PEFT versions save
-        var loraAt = Array.FindLastIndex(parts, p => p is "lora_A" or "lora_B" or "lora_embedding_A" or "lora_embedding_B" or "lora_magnitude_vector");
-        if (loraAt < 1 || parts[^1] != "weight" || loraAt < parts.Length - 3)
-        {
-            throw new AdapterException(name, key, "is not a LoRA tensor (expected '<module>.lora_A.weight' or '<module>.lora_B.weight')");
-        }
-
-        if (parts[loraAt] is not ("lora_A" or "lora_B"))
-        {
-            throw new AdapterException(name, key, $"{parts[loraAt]} is not supported (embedding LoRA and DoRA are refused)");
-        }
-
-        var module = string.Join('.', parts[..loraAt]);
+        var (module, partName) = PeftNames.SplitLoraKey(key)
+            ?? throw new AdapterException(name, key, "is not a LoRA tensor (expected '<module>.lora_A.weight' or '<module>.lora_B.weight')");
+        var part = PeftNames.PartOf(partName)
+            ?? throw new AdapterException(name, key, $"{partName} is not supported (embedding LoRA and DoRA are refused)");
         var site = TargetModules.ParseModulePath(module, layers)
             ?? throw new AdapterException(name, key, $"targets module '{module}', which the base model does not have");
-        return (site, parts[loraAt]);
+        return (site, part);
     }
 
     private static void CheckTargetsExist(string name, PeftConfig config, IReadOnlyList<LinearSite> sites)

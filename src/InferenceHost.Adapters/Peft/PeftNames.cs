@@ -34,6 +34,25 @@ public static class PeftNames
 
     public static string PartName(LoraPart part) => part == LoraPart.A ? "lora_A" : "lora_B";
 
+    /// <summary>The part a key's part name is, or null for the parts we refuse (embedding LoRA, DoRA's magnitude).</summary>
+    public static LoraPart? PartOf(string part) => part == "lora_A" ? LoraPart.A : part == "lora_B" ? LoraPart.B : null;
+
+    /// <summary>
+    /// PEFT's LoRA key grammar, the inverse of <see cref="LoraKey"/>: <c>{prefix}{module}.{part}.weight</c>, or
+    /// <c>{prefix}{module}.{part}.{adapter name}.weight</c> as some PEFT versions save. Null when the key is not one.
+    /// </summary>
+    public static (string Module, string Part)? SplitLoraKey(string key)
+    {
+        if (!key.StartsWith(KeyPrefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var parts = key[KeyPrefix.Length..].Split('.');
+        var at = Array.FindLastIndex(parts, p => p is "lora_A" or "lora_B" or "lora_embedding_A" or "lora_embedding_B" or "lora_magnitude_vector");
+        return at < 1 || parts[^1] != "weight" || at < parts.Length - 3 ? null : (string.Join('.', parts[..at]), parts[at]);
+    }
+
     /// <summary>PEFT's scale: alpha / r, or alpha / √r with rsLoRA.</summary>
     public static double Scale(double alpha, int rank, bool useRsLora) => useRsLora ? alpha / Math.Sqrt(rank) : alpha / rank;
 
