@@ -12,7 +12,6 @@ public static class DefaultModelCommand
     public static int Run(CliArgs args, TextWriter log)
     {
         var dir = args.Get("out") ?? Path.Combine(".models", "default");
-        args.RejectUnknown();
         DemoModel.Write(dir);
         log.WriteLine($"wrote the default demo model to {dir}");
         return 0;

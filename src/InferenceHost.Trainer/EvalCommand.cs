@@ -14,7 +14,6 @@ namespace InferenceHost.Trainer;
 /// </summary>
 public static class EvalCommand
 {
-    public static readonly string[] Flags = ["skip-bad", "truncate-prompt"];
 
     public static int Run(CliArgs args, TextWriter log, string commandLine)
     {
@@ -55,7 +54,6 @@ public static class EvalCommand
         var pplLimit = args.Int("ppl-limit", 100);
         var pplBlock = args.Int("ppl-block", 256);
         var show = args.Int("show", 5);
-        args.RejectUnknown();
         if (taskSpecs.Count == 0 && pplText is null)
         {
             throw new CliException("give --data FILE[::TEMPLATE] (one or more tasks) and/or --ppl-text FILE");

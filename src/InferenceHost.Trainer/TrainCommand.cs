@@ -29,7 +29,6 @@ public sealed record DataSpec(string Path, double Weight, string? Template)
 /// <summary><c>train</c> and <c>pretrain</c>: parse options, load data and model, run, write outputs and report.</summary>
 public static class TrainCommand
 {
-    public static readonly string[] Flags = ["skip-bad", "truncate-prompt", "packing", "rslora", "no-keep-best"];
 
     public static int Run(CliArgs args, TextWriter log, bool pretrain, string commandLine)
     {
@@ -137,7 +136,6 @@ public static class TrainCommand
             data["test_records_held_out"] = testCount;
         }
 
-        args.RejectUnknown(); // every option has been read by now: a typo must not silently change the run
         data["skipped"] = skips.ByReason;
         if (skips.Total > 0)
         {

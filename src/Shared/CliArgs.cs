@@ -1,67 +1,132 @@
+using System.CommandLine;
+
 namespace InferenceHost.CommandLine;
 
+/// <summary>One option of a verb, declared once: its name (without dashes), its help, and its kind.</summary>
+public sealed record CliOption(string Name, string Help, CliOptionKind Kind = CliOptionKind.Value)
+{
+    public static CliOption Value(string name, string help) => new(name, help);
+
+    public static CliOption Required(string name, string help) => new(name, help, CliOptionKind.Required);
+
+    public static CliOption Flag(string name, string help) => new(name, help, CliOptionKind.Flag);
+
+    public static CliOption Many(string name, string help) => new(name, help, CliOptionKind.Many);
+}
+
+public enum CliOptionKind
+{
+    Value,
+    Required,
+    Flag,
+
+    /// <summary>May be given more than once (<c>--adapter A --adapter B</c>).</summary>
+    Many,
+}
+
 /// <summary>
-/// A small parser for <c>--name value</c> / <c>--flag</c> options, shared (as a linked source file) by the
-/// server's and the trainer's command lines. Unknown options and missing values are errors naming the
-/// option, so a typo never silently changes what runs.
+/// A command-line verb: its options, declared once, and what it runs. System.CommandLine parses the command
+/// line, rejects unknown options and missing values naming them, and generates the help; the verb reads the
+/// values through <see cref="CliArgs"/>. Shared (as a linked source file) by the server's tools and the trainer.
 /// </summary>
+public sealed record CliVerb(string Name, string Description, IReadOnlyList<CliOption> Options, Func<CliArgs, TextWriter, int> Run)
+{
+    /// <summary>The System.CommandLine command; usage errors (<see cref="CliException"/>) print as they are with exit code 2.</summary>
+    public Command ToCommand(TextWriter stdout, TextWriter stderr, Func<Exception, bool> isUserError)
+    {
+        var (command, options) = Declare();
+        command.SetAction(parse =>
+        {
+            try
+            {
+                return Run(Values(parse, options), stdout);
+            }
+            catch (CliException e)
+            {
+                stderr.WriteLine($"{Name}: {e.Message}");
+                return 2;
+            }
+            catch (Exception e) when (isUserError(e))
+            {
+                stderr.WriteLine($"{Name}: error: {e.Message}");
+                return 1;
+            }
+        });
+        return command;
+    }
+
+    /// <summary>Parses <paramref name="args"/> (the options after the verb) as the command line would; usage errors throw <see cref="CliException"/>.</summary>
+    public CliArgs Parse(IEnumerable<string> args)
+    {
+        var (command, options) = Declare();
+        var result = command.Parse(args.ToArray());
+        return result.Errors.Count > 0 ? throw new CliException(result.Errors[0].Message) : Values(result, options);
+    }
+
+    /// <summary>Runs <paramref name="args"/> against these verbs: 0 done, 1 failed, 2 bad usage (with System.CommandLine's message).</summary>
+    public static int Invoke(string description, IEnumerable<CliVerb> verbs, string[] args, Func<Exception, bool> isUserError)
+    {
+        var root = new RootCommand(description);
+        foreach (var verb in verbs)
+        {
+            root.Subcommands.Add(verb.ToCommand(Console.Out, Console.Error, isUserError));
+        }
+
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var e in parse.Errors)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+            }
+
+            return 2;
+        }
+
+        return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+    }
+
+    private (Command Command, List<(CliOption Spec, Option Option)> Options) Declare()
+    {
+        var command = new Command(Name, Description);
+        var options = Options.Select(o => (Spec: o, Option: Create(o))).ToList();
+        options.ForEach(o => command.Options.Add(o.Option));
+        return (command, options);
+    }
+
+    /// <summary>The options given (not defaulted), by name.</summary>
+    private static CliArgs Values(ParseResult parse, List<(CliOption Spec, Option Option)> options)
+    {
+        var values = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        foreach (var (spec, option) in options.Where(o => parse.GetResult(o.Option) is { Implicit: false }))
+        {
+            values[spec.Name] = option switch
+            {
+                Option<bool> flag => [parse.GetValue(flag) ? "true" : "false"],
+                Option<string[]> given => [.. parse.GetValue(given) ?? []],
+                _ => [],
+            };
+        }
+
+        return new CliArgs(values);
+    }
+
+    // A value given twice keeps the last (scripts append overrides), as a Many option keeps all of them.
+    private static Option Create(CliOption o) => o.Kind == CliOptionKind.Flag
+        ? new Option<bool>("--" + o.Name) { Description = o.Help }
+        : new Option<string[]>("--" + o.Name) { Description = o.Help, Arity = ArgumentArity.OneOrMore, Required = o.Kind == CliOptionKind.Required };
+}
+
+/// <summary>A verb's option values as given, with typed reads whose errors name the option.</summary>
 public sealed class CliArgs
 {
-    private readonly Dictionary<string, List<string>> values = new(StringComparer.Ordinal);
-    private readonly HashSet<string> used = new(StringComparer.Ordinal);
+    private readonly IReadOnlyDictionary<string, List<string>> values;
 
-    public CliArgs(IEnumerable<string> args, IReadOnlySet<string> flags)
-    {
-        var list = args.ToList();
-        for (var i = 0; i < list.Count; i++)
-        {
-            var a = list[i];
-            if (!a.StartsWith("--", StringComparison.Ordinal) || a.Length == 2)
-            {
-                throw new CliException($"unexpected argument '{a}'");
-            }
+    public CliArgs(IReadOnlyDictionary<string, List<string>> values) => this.values = values;
 
-            var name = a[2..];
-            string value;
-            var eq = name.IndexOf('=');
-            if (eq >= 0)
-            {
-                value = name[(eq + 1)..];
-                name = name[..eq];
-            }
-            else if (flags.Contains(name))
-            {
-                value = "true";
-            }
-            else if (i + 1 < list.Count)
-            {
-                value = list[++i];
-            }
-            else
-            {
-                throw new CliException($"option --{name} needs a value");
-            }
+    public string? Get(string name) => values.TryGetValue(name, out var v) && v.Count > 0 ? v[^1] : null;
 
-            if (!values.TryGetValue(name, out var bucket))
-            {
-                values[name] = bucket = [];
-            }
-
-            bucket.Add(value);
-        }
-    }
-
-    public string? Get(string name)
-    {
-        used.Add(name);
-        return values.TryGetValue(name, out var v) ? v[^1] : null;
-    }
-
-    public IReadOnlyList<string> GetAll(string name)
-    {
-        used.Add(name);
-        return values.TryGetValue(name, out var v) ? v : [];
-    }
+    public IReadOnlyList<string> GetAll(string name) => values.TryGetValue(name, out var v) ? v : [];
 
     public string Require(string name) => Get(name) ?? throw new CliException($"option --{name} is required");
 
@@ -76,16 +141,6 @@ public sealed class CliArgs
         (Get(name) ?? fallback).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     public long? Long(string name) => Get(name) is { } s ? (long.TryParse(s, out var v) ? v : throw new CliException($"--{name}: '{s}' is not an integer")) : null;
-
-    /// <summary>Fails on options nobody asked for (call after reading all of them).</summary>
-    public void RejectUnknown()
-    {
-        var unknown = values.Keys.Where(k => !used.Contains(k)).ToList();
-        if (unknown.Count > 0)
-        {
-            throw new CliException($"unknown option(s): {string.Join(", ", unknown.Select(u => "--" + u))}");
-        }
-    }
 
     private delegate bool TryParse<T>(string s, out T value);
 

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using InferenceHost.Adapters;
 using InferenceHost.Adapters.Peft;
-using InferenceHost.Checks;
+using InferenceHost.Tools.Checks;
 using InferenceHost.CommandLine;
 using InferenceHost.Model;
 using InferenceHost.Model.Checkpoints;
@@ -45,7 +45,7 @@ public sealed class CheckVerbTests
         var stdout = new StringWriter();
         try
         {
-            var rc = LogitsCommand.Run(Args("--model", TestFixtures.ModelDir(f.Model), "--prompt-ids", string.Join(",", ids),
+            var rc = LogitsCommand.Run(Args("logits", "--model", TestFixtures.ModelDir(f.Model), "--prompt-ids", string.Join(",", ids),
                 "--adapter", TestFixtures.AdapterDir(f.Model, "soft-8"), "--out", path), stdout);
             Assert.Equal(0, rc);
             using var file = SafetensorsFile.Open(path);
@@ -65,7 +65,7 @@ public sealed class CheckVerbTests
     public void Conformance_verb_passes_the_goldens_and_fails_an_impossible_tolerance()
     {
         var ok = new StringWriter();
-        Assert.Equal(0, ConformanceCommand.Run(Args("--fixtures", TestFixtures.Root, "--fixture", "tiny-llama-bf16", "--modes", "merged"), ok));
+        Assert.Equal(0, ConformanceCommand.Run(Args("conformance", "--fixtures", TestFixtures.Root, "--fixture", "tiny-llama-bf16", "--modes", "merged"), ok));
         using (var report = JsonDocument.Parse(ok.ToString()))
         {
             Assert.True(report.RootElement.GetProperty("passed").GetBoolean());
@@ -73,7 +73,7 @@ public sealed class CheckVerbTests
         }
 
         var strict = new StringWriter();
-        Assert.Equal(1, ConformanceCommand.Run(Args("--fixtures", TestFixtures.Root, "--fixture", "tiny-llama-bf16", "--modes", "unmerged", "--tolerance", "1e-9"), strict));
+        Assert.Equal(1, ConformanceCommand.Run(Args("conformance", "--fixtures", TestFixtures.Root, "--fixture", "tiny-llama-bf16", "--modes", "unmerged", "--tolerance", "1e-9"), strict));
         using var failed = JsonDocument.Parse(strict.ToString());
         Assert.False(failed.RootElement.GetProperty("passed").GetBoolean());
     }
@@ -87,5 +87,5 @@ public sealed class CheckVerbTests
         Assert.Contains(name, e.Message);
     }
 
-    private static CliArgs Args(params string[] args) => new(args, new HashSet<string> { "report-only" });
+    private static CliArgs Args(string verb, params string[] args) => InferenceHost.Tools.ToolVerbs.All.Single(v => v.Name == verb).Parse(args);
 }

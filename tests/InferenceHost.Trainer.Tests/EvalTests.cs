@@ -16,12 +16,12 @@ public sealed class EvalTests : IDisposable
         File.WriteAllLines(data, ["{\"id\": \"a\", \"text\": \"one two\", \"label\": \"three four\"}", "{\"id\": \"b\", \"text\": \"five\", \"label\": \"six\"}"]);
         var outDir = Path.Combine(temp, "eval");
         var fixture = TestFixtures.ModelDir("tiny-llama");
-        var args = new CliArgs(
+        var args = TrainerVerbs.Parse("eval",
         [
             "--model", fixture, "--model", $"copy={fixture}",
             "--adapter", $"qv={TestFixtures.AdapterDir("tiny-llama", "lora-qv")}", "--adapter", $"soft={TestFixtures.AdapterDir("tiny-llama", "soft-8")}",
             "--data", data + "::{text} =|||{label}", "--max-new-tokens", "3", "--ppl-text", data, "--ppl-field", "text", "--ppl-block", "4", "--out", outDir,
-        ], EvalCommand.Flags.ToHashSet());
+        ]);
         Assert.Equal(0, EvalCommand.Run(args, TextWriter.Null, "test"));
 
         var md = File.ReadAllText(Path.Combine(outDir, "results.md"));

@@ -42,7 +42,7 @@ public sealed class TrainerTests : IDisposable
         };
         args.AddRange(extra);
         var log = new StringWriter();
-        var code = TrainCommand.Run(new CliArgs(args, TrainCommand.Flags.ToHashSet()), log, pretrain: false, "test");
+        var code = TrainCommand.Run(TrainerVerbs.Parse("train", args), log, pretrain: false, "test");
         Assert.True(code == 0, log.ToString());
         return (JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "training", "report.json")))!.AsObject(), outDir);
     }
@@ -144,7 +144,7 @@ public sealed class TrainerTests : IDisposable
     {
         var bad = Path.Combine(temp, "bad.jsonl");
         File.WriteAllLines(bad, ["{\"text\": \"a\", \"label\": \"b\"}", "{\"text\": \"a\"}"]);
-        var args = new CliArgs(["--model", Fixture, "--data", bad, "--template", "{text}|||{label}", "--out", Path.Combine(temp, "bad")], TrainCommand.Flags.ToHashSet());
+        var args = TrainerVerbs.Parse("train", ["--model", Fixture, "--data", bad, "--template", "{text}|||{label}", "--out", Path.Combine(temp, "bad")]);
         var e = Assert.Throws<DataException>(() => TrainCommand.Run(args, TextWriter.Null, false, "test"));
         Assert.StartsWith($"{bad}:2: field 'label' is missing", e.Message);
     }
@@ -170,8 +170,8 @@ public sealed class TrainerTests : IDisposable
         var text = Path.Combine(temp, "text.txt");
         File.WriteAllText(text, string.Join("\n\n", Enumerable.Repeat("the cat sat on the mat. the dog sat on the log.", 40)));
         var outDir = Path.Combine(temp, "pretrained");
-        var args = new CliArgs(["--tokenizer", Path.Combine(Fixture, "tokenizer.model"), "--hidden", "32", "--num-layers", "2", "--heads", "4", "--kv-heads", "2",
-            "--intermediate", "64", "--text", text, "--out", outDir, "--max-length", "32", "--batch-size", "4", "--max-steps", "8", "--lr", "1e-2", "--val-split", "0.1"], TrainCommand.Flags.ToHashSet());
+        var args = TrainerVerbs.Parse("pretrain", ["--tokenizer", Path.Combine(Fixture, "tokenizer.model"), "--hidden", "32", "--num-layers", "2", "--heads", "4", "--kv-heads", "2",
+            "--intermediate", "64", "--text", text, "--out", outDir, "--max-length", "32", "--batch-size", "4", "--max-steps", "8", "--lr", "1e-2", "--val-split", "0.1"]);
         Assert.Equal(0, TrainCommand.Run(args, TextWriter.Null, pretrain: true, "test"));
         var steps = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "training", "report.json")))!["steps"]!.AsArray();
         Assert.True(steps[^1]!["loss"]!.GetValue<double>() < steps[0]!["loss"]!.GetValue<double>());

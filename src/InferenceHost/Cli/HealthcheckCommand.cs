@@ -7,10 +7,12 @@ namespace InferenceHost.Cli;
 /// </summary>
 public static class HealthcheckCommand
 {
+    public static readonly CliVerb Verb = new("healthcheck", "Exit 0 when the URL answers 200, else 1 (container health checks on images without curl).",
+        [CliOption.Value("url", "The URL to check (default http://127.0.0.1:8000/health/ready).")], Run);
+
     public static int Run(CliArgs args, TextWriter stdout)
     {
         var url = args.Get("url") ?? "http://127.0.0.1:8000/health/ready";
-        args.RejectUnknown();
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(3) };
         try
         {

@@ -4,7 +4,7 @@ using InferenceHost.Model;
 using InferenceHost.Model.Llama;
 using static TorchSharp.torch;
 
-namespace InferenceHost.Checks;
+namespace InferenceHost.Tools.Checks;
 
 /// <summary>
 /// Logits at every position of one prompt, with LoRAs (weighted, merged into the weights or applied unmerged through

@@ -1,7 +1,7 @@
 using InferenceHost.CommandLine;
 using static TorchSharp.torch;
 
-namespace InferenceHost.Cli;
+namespace InferenceHost.Tools;
 
 internal static class DTypes
 {

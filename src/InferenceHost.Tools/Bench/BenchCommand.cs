@@ -5,7 +5,7 @@ using InferenceHost.Model;
 using InferenceHost.Model.Llama;
 using static TorchSharp.torch;
 
-namespace InferenceHost.Cli.Bench;
+namespace InferenceHost.Tools.Bench;
 
 /// <summary>
 /// <c>bench [--shape tinyllama-1.1b] [--dtype float32,bfloat16] [--prompt-tokens 512] [--decode-steps 16]
@@ -23,7 +23,6 @@ public static class BenchCommand
         var tokenizer = args.Get("tokenizer") ?? Path.Combine("..", "shared", "fixtures", "tiny-llama", "tokenizer.model");
         var work = args.Get("work") ?? Path.Combine(".models", "bench");
         var device = Checks.DeviceOption.Parse(args.Get("device"));
-        args.RejectUnknown();
         if (!File.Exists(tokenizer))
         {
             throw new CliException($"--tokenizer: '{tokenizer}' not found (a SentencePiece tokenizer.model with at most the shape's vocabulary)");

@@ -5,7 +5,7 @@ using InferenceHost.Engine;
 using InferenceHost.Engine.Sampling;
 using InferenceHost.Model;
 
-namespace InferenceHost.Checks;
+namespace InferenceHost.Tools.Checks;
 
 /// <summary>
 /// <c>conformance --fixtures DIR [--fixture NAME] [--device cpu|cuda] [--dtype float32] [--modes unmerged,merged,auto]
@@ -35,7 +35,6 @@ public static class ConformanceCommand
         var modes = args.List("modes", "unmerged,merged,auto").Select(ParseMode).ToArray();
         var deviceName = args.Get("device") ?? "cpu";
         var dtypeName = args.Get("dtype") ?? "float32";
-        args.RejectUnknown();
 
         var goldens = GoldenFile.Load(fixtures);
         var selected = goldens.Fixtures.Where(f => only is null || f.Model == only).ToList();
@@ -59,7 +58,7 @@ public static class ConformanceCommand
         else
         {
             var device = DeviceOption.Parse(deviceName);
-            var dtype = Cli.DTypes.Parse(dtypeName);
+            var dtype = DTypes.Parse(dtypeName);
             runs = selected.SelectMany(f => RunEngine(fixtures, f, device, dtype, modes, tolerance)).ToList();
             target = new { kind = "engine", device = deviceName, dtype = dtypeName };
         }

@@ -4,7 +4,7 @@ using InferenceHost.Model.Checkpoints;
 using InferenceHost.Model.Llama;
 using static TorchSharp.torch;
 
-namespace InferenceHost.Cli;
+namespace InferenceHost.Tools;
 
 /// <summary>
 /// <c>synth-adapters --model DIR --out DIR [--count N] [--rank R] [--alpha A] [--targets q_proj,v_proj|all-linear]
@@ -26,7 +26,6 @@ public static class SynthAdaptersCommand
         var virtualTokens = args.Int("virtual-tokens", 8);
         var seed = (ulong)(args.Long("seed") ?? 0);
         var prefix = args.Get("prefix") ?? "adapter-";
-        args.RejectUnknown();
         if (count < 0 || rank < 1 || softPrompts < 0 || virtualTokens < 1)
         {
             throw new CliException("--count and --soft-prompts must be ≥ 0, --rank and --virtual-tokens ≥ 1");

@@ -2,7 +2,7 @@ using InferenceHost.CommandLine;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace InferenceHost.Checks;
+namespace InferenceHost.Tools.Checks;
 
 /// <summary>
 /// The <c>--device cpu|cuda|cuda:N</c> option of the check and bench verbs. CUDA is initialised here, once, so a

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace InferenceHost.Checks;
+namespace InferenceHost.Tools.Checks;
 
 /// <summary>
 /// <c>goldens.json</c> of the conformance fixtures (see <c>shared/fixtures/README.md</c>): per fixture, the prompts

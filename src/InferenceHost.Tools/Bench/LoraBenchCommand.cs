@@ -8,7 +8,7 @@ using InferenceHost.Model;
 using InferenceHost.Model.Llama;
 using static TorchSharp.torch;
 
-namespace InferenceHost.Cli.Bench;
+namespace InferenceHost.Tools.Bench;
 
 /// <summary>
 /// <c>bench-lora [--shape tinyllama-1.1b] [--dtype float32] [--ranks 8,16,64] [--targets qkvo,all-linear]
@@ -31,7 +31,6 @@ public static class LoraBenchCommand
         var tokenizer = args.Get("tokenizer") ?? Path.Combine("..", "shared", "fixtures", "tiny-llama", "tokenizer.model");
         var work = args.Get("work") ?? Path.Combine(".models", "bench");
         var device = Checks.DeviceOption.Parse(args.Get("device"));
-        args.RejectUnknown();
 
         var bandwidth = BenchSupport.CopyBandwidth(device);
         var dir = BenchSupport.EnsureCheckpoint(work, shape, dtype, tokenizer, Console.Error);

@@ -5,7 +5,7 @@ using InferenceHost.CommandLine;
 using InferenceHost.Model;
 using static TorchSharp.torch;
 
-namespace InferenceHost.Checks;
+namespace InferenceHost.Tools.Checks;
 
 /// <summary>
 /// <c>dtype-compare --fixtures DIR [--device cpu|cuda] [--dtype bfloat16] [--lora-mode unmerged|merged] [--out FILE]</c>:
@@ -19,12 +19,11 @@ public static class DTypeCompareCommand
     {
         var fixtures = args.Require("fixtures");
         var dtypeName = args.Get("dtype") ?? "bfloat16";
-        var dtype = Cli.DTypes.Parse(dtypeName);
+        var dtype = DTypes.Parse(dtypeName);
         var merged = args.Get("lora-mode") == "merged";
         var outFile = args.Get("out");
         var deviceName = args.Get("device") ?? "cpu";
         var device = DeviceOption.Parse(deviceName);
-        args.RejectUnknown();
 
         var rows = new List<object>();
         foreach (var f in GoldenFile.Load(fixtures).Fixtures)

@@ -6,7 +6,7 @@ using InferenceHost.Engine;
 using InferenceHost.Engine.Sampling;
 using InferenceHost.Model;
 
-namespace InferenceHost.Cli;
+namespace InferenceHost.Tools;
 
 /// <summary>
 /// <c>generate --model DIR --prompt TEXT [--max-tokens N] [--temperature T] [--top-p P] [--top-k K]
@@ -39,7 +39,6 @@ public static class GenerateCommand
             var other => throw new CliException($"--lora-mode: '{other}' is not unmerged or merged"),
         };
         var options = new ModelLoadOptions { DType = DTypes.Parse(args.Get("dtype") ?? "float32"), Device = Checks.DeviceOption.Parse(args.Get("device")) };
-        args.RejectUnknown();
         sampling.Validate();
 
         using var model = ModelLoader.Load(modelDir, options);

@@ -7,7 +7,7 @@ using InferenceHost.Model;
 using InferenceHost.Model.Checkpoints;
 using static TorchSharp.torch;
 
-namespace InferenceHost.Checks;
+namespace InferenceHost.Tools.Checks;
 
 /// <summary>
 /// <c>logits --model DIR (--prompt TEXT | --prompt-ids 1,2,3) [--adapter DIR[:WEIGHT]]... [--lora-mode unmerged|merged]
@@ -30,9 +30,8 @@ public static class LogitsCommand
             var other => throw new CliException($"--lora-mode: '{other}' is not unmerged or merged"),
         };
         var outFile = args.Require("out");
-        var dtype = Cli.DTypes.Parse(args.Get("dtype") ?? "float32");
+        var dtype = DTypes.Parse(args.Get("dtype") ?? "float32");
         var device = DeviceOption.Parse(args.Get("device"));
-        args.RejectUnknown();
         if ((text is null) == (idList is null))
         {
             throw new CliException("give exactly one of --prompt TEXT and --prompt-ids 1,2,3");
@@ -73,7 +72,7 @@ public static class LogitsCommand
 
     private static (Adapter Adapter, double Weight) LoadAdapter(LoadedModel model, string spec)
     {
-        var (dir, weight) = Cli.GenerateCommand.ParseAdapter(spec);
+        var (dir, weight) = GenerateCommand.ParseAdapter(spec);
         var name = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir)));
         return (PeftAdapterLoader.Load(name, dir, model.Config, model.Name, maxRank: 256), weight);
     }

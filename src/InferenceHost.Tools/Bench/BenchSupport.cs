@@ -6,7 +6,7 @@ using InferenceHost.Model.Checkpoints;
 using InferenceHost.Model.Llama;
 using static TorchSharp.torch;
 
-namespace InferenceHost.Cli.Bench;
+namespace InferenceHost.Tools.Bench;
 
 /// <summary>Shared pieces of the benchmarks: the synthetic model, memory bandwidth, timed decode steps.</summary>
 internal static class BenchSupport

@@ -1,7 +1,7 @@
 using InferenceHost.CommandLine;
 using InferenceHost.Model.Checkpoints;
 
-namespace InferenceHost.Cli;
+namespace InferenceHost.Tools;
 
 /// <summary>
 /// <c>synth-checkpoint --shape tiny|tinyllama-1.1b|llama-2-7b|smollm-135m --out DIR --tokenizer PATH
@@ -18,7 +18,6 @@ public static class SynthCheckpointCommand
         var seed = (int)(args.Long("seed") ?? 0);
         var dtype = DTypes.Parse(args.Get("dtype") ?? "float32");
         var vocab = args.Long("vocab-size");
-        args.RejectUnknown();
         if (!SyntheticCheckpoint.Shapes.ContainsKey(shape))
         {
             throw new CliException($"--shape: '{shape}' is not one of {string.Join(", ", SyntheticCheckpoint.Shapes.Keys)}");

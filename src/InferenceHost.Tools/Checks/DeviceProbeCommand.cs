@@ -4,7 +4,7 @@ using InferenceHost.CommandLine;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace InferenceHost.Checks;
+namespace InferenceHost.Tools.Checks;
 
 /// <summary>
 /// <c>device-probe [--device cuda] [--out FILE]</c>: does TorchSharp's native library work against the libtorch it
@@ -18,7 +18,6 @@ public static class DeviceProbeCommand
     {
         var deviceName = args.Get("device") ?? "cpu";
         var outFile = args.Get("out");
-        args.RejectUnknown();
         var device = DeviceOption.Parse(deviceName);
 
         var fp32 = ProductError(device, ScalarType.Float32);

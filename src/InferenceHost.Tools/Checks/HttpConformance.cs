@@ -1,7 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 
-namespace InferenceHost.Checks;
+namespace InferenceHost.Tools.Checks;
 
 /// <summary>
 /// The golden cases through a running server's <c>POST /v1/completions</c> (prompt text in, token ids out), one at a

@@ -1,0 +1,84 @@
+using InferenceHost.Adapters;
+using InferenceHost.CommandLine;
+using InferenceHost.Model.Checkpoints;
+using InferenceHost.Tools.Bench;
+using InferenceHost.Tools.Checks;
+using static InferenceHost.CommandLine.CliOption;
+
+namespace InferenceHost.Tools;
+
+/// <summary>
+/// The server's tool verbs (<c>dotnet InferenceHost.dll VERB ...</c>), each with its options declared once here;
+/// System.CommandLine parses them and generates <c>VERB --help</c>. The names and meanings are the README's.
+/// </summary>
+public static class ToolVerbs
+{
+    private static readonly CliOption Device = Value("device", "cpu (default) or cuda.");
+    private static readonly CliOption Tokenizer = Value("tokenizer", "Tokenizer of the synthetic checkpoint (default: the fixtures' Llama 2 tokenizer.model).");
+    private static readonly CliOption Work = Value("work", "Where synthetic checkpoints are cached (default .models/bench).");
+    private static readonly CliOption Shape = Value("shape", "Synthetic shape: tiny, tinyllama-1.1b (default), llama-2-7b, smollm-135m.");
+
+    public static IReadOnlyList<CliVerb> All { get; } =
+    [
+        new("generate", "One generation; --json prints {\"prompt_token_ids\", \"token_ids\", \"text\"} (generated part only).",
+        [
+            Required("model", "Model directory (Hugging Face layout)."), Required("prompt", "The prompt text."),
+            Value("max-tokens", "Tokens to generate (default 16)."), Value("temperature", "0 = greedy."), Value("top-p", "Nucleus sampling."),
+            Value("top-k", "Top-k sampling (0 = off)."), Value("seed", "Sampling seed."), Many("stop", "A stop string (repeatable)."),
+            Many("adapter", "PEFT adapter directory, DIR or DIR:WEIGHT (repeatable; at most one soft prompt)."),
+            Value("lora-mode", "unmerged (default) or merged."), Value("dtype", "float32 (default), bfloat16 or float16."), Device,
+            Flag("json", "Print JSON instead of streaming the text."),
+        ], (a, o) => GenerateCommand.RunAsync(a, o).GetAwaiter().GetResult()),
+        new("synth-checkpoint", "A seeded random checkpoint in Hugging Face layout, for benchmarks and tests.",
+        [
+            Required("shape", "tiny, tinyllama-1.1b, llama-2-7b or smollm-135m."), Required("out", "Output directory."),
+            Required("tokenizer", "tokenizer.json (byte-level BPE) or tokenizer.model; its vocabulary and BOS/EOS size the model."),
+            Value("seed", "Weight seed (default 0)."), Value("dtype", "float32 (default), bfloat16 or float16."),
+            Value("vocab-size", "Vocabulary size instead of the tokenizer's."),
+        ], SynthCheckpointCommand.Run),
+        new("synth-adapters", "Seeded random PEFT adapters for a base checkpoint (LoRAs {prefix}0..N-1, soft prompts soft-0..K-1).",
+        [
+            Required("model", "The base checkpoint."), Required("out", "Output directory."), Value("count", "LoRAs to write."),
+            Value("rank", "LoRA rank."), Value("alpha", "lora_alpha."), Value("targets", "Comma-separated modules, or all-linear."),
+            Value("soft-prompts", "Soft prompts to write."), Value("virtual-tokens", "Virtual tokens per soft prompt."),
+            Value("seed", "Seed."), Value("prefix", "LoRA name prefix (default adapter-)."),
+        ], SynthAdaptersCommand.Run),
+        new("bench", "Load time, prefill and decode tokens/s, peak RSS, and decode against the memory-bandwidth roofline (docs/benchmarks.md).",
+        [
+            Shape, Value("dtype", "Comma-separated dtypes (default float32,bfloat16)."), Value("prompt-tokens", "Prompt length."),
+            Value("decode-steps", "Timed decode steps."), Tokenizer, Work, Device,
+        ], BenchCommand.Run),
+        new("bench-lora", "Decode with the base, unmerged (one adapter, one per row) and merged; the merged switch; cold loads; slot memory.",
+        [
+            Shape, Value("dtype", "float32 (default) or bfloat16."), Value("ranks", "Comma-separated ranks (default 8,16,64)."),
+            Value("targets", "Comma-separated target sets: qkvo, all-linear."), Value("batches", "Comma-separated batch sizes (default 1,8,32)."),
+            Value("steps", "Timed decode steps."), Tokenizer, Work, Device,
+        ], LoraBenchCommand.Run),
+        new("conformance", "Every case of goldens.json through the engine (or a server with --url), alone and batched, in each LoRA mode.",
+        [
+            Required("fixtures", "The fixtures directory (with goldens.json)."), Value("fixture", "Only this fixture (needed with --url)."),
+            Device, Value("dtype", "float32 (default)."), Value("modes", "Comma-separated LoRA modes (default unmerged,merged,auto)."),
+            Value("tolerance", "Largest top-5 logit error accepted (default 1e-3)."), Value("url", "A running server to check instead."),
+            Flag("report-only", "Exit 0 even when a case fails (for dtypes the goldens do not bound)."), Value("out", "Also write the JSON report here."),
+        ], ConformanceCommand.Run),
+        new("dtype-compare", "The logits of every golden case in --dtype against float32: max/mean error and top-1 agreement.",
+        [
+            Required("fixtures", "The fixtures directory."), Device, Value("dtype", "bfloat16 (default) or float16."),
+            Value("lora-mode", "unmerged (default) or merged."), Value("out", "Also write the JSON report here."),
+        ], DTypeCompareCommand.Run),
+        new("logits", "The logits at every prompt position, as safetensors, with LoRAs (merged or not) and soft prompts.",
+        [
+            Required("model", "Model directory."), Value("prompt", "Prompt text."), Value("prompt-ids", "Prompt token ids, comma-separated."),
+            Many("adapter", "Adapter directory, DIR or DIR:WEIGHT (repeatable)."), Value("lora-mode", "unmerged (default) or merged."),
+            Value("dtype", "float32 (default)."), Device, Required("out", "Output .safetensors file."),
+        ], LogitsCommand.Run),
+        new("device-probe", "Does TorchSharp work against the libtorch it found, on that device? Products against the CPU, copy bandwidth.",
+        [
+            Value("device", "cuda (default) or cpu."), Value("out", "Also write the JSON report here."),
+        ], DeviceProbeCommand.Run),
+    ];
+
+    /// <summary>Errors that are the user's input (a missing file, a bad checkpoint), not bugs: exit code 1 with the message.</summary>
+    public static bool IsUserError(Exception e) => e is CheckpointException or AdapterException or ArgumentException or IOException
+        or InvalidDataException or UnauthorizedAccessException or Engine.UnknownAdapterException or Engine.InvalidRequestException;
+}
