@@ -1,14 +1,13 @@
-using System.Security.Cryptography;
-using System.Text;
 using InferenceHost.Apis;
+using InferenceHost.Security;
 using Microsoft.Extensions.Options;
 
 namespace InferenceHost.Hosting;
 
 /// <summary>
-/// Bearer-key checks: with no keys configured the server is open. Generation routes accept any API or
-/// admin key; admin routes need an admin key when <c>Auth:AdminKeys</c> is set (401 bad key, 403 not admin).
-/// Keys are compared as SHA-256 digests with <see cref="CryptographicOperations.FixedTimeEquals"/>.
+/// Bearer-key checks (rules in <see cref="ApiKeyCheck"/>, shared with the gateway): with no keys configured the
+/// server is open. Generation routes accept any API or admin key; admin routes need an admin key when
+/// <c>Auth:AdminKeys</c> is set (401 bad key, 403 not admin).
 /// </summary>
 public sealed class ApiKeyFilter(bool admin) : IEndpointFilter
 {
@@ -22,40 +21,11 @@ public sealed class ApiKeyFilter(bool admin) : IEndpointFilter
     public static void Authorize(HttpContext http, bool admin)
     {
         var auth = http.RequestServices.GetRequiredService<IOptions<AuthOptions>>().Value;
-        if (auth.ApiKeys.Count == 0 && auth.AdminKeys.Count == 0)
+        var refusal = ApiKeyCheck.Check(http.Request.Headers.Authorization.ToString(), auth.ApiKeys, auth.AdminKeys, admin);
+        if (refusal is not null)
         {
-            return;
+            throw new ApiException(refusal.Status, refusal.Message, code: refusal.Code);
         }
-
-        var header = http.Request.Headers.Authorization.ToString();
-        var key = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : null;
-        if (key is null)
-        {
-            throw new ApiException(401, "missing API key: send 'Authorization: Bearer <key>'", code: "invalid_api_key");
-        }
-
-        var isAdmin = Matches(key, auth.AdminKeys);
-        if (!isAdmin && !Matches(key, auth.ApiKeys))
-        {
-            throw new ApiException(401, "invalid API key", code: "invalid_api_key");
-        }
-
-        if (admin && auth.AdminKeys.Count > 0 && !isAdmin)
-        {
-            throw new ApiException(403, "this route needs an admin key (Auth:AdminKeys)", code: "insufficient_permissions");
-        }
-    }
-
-    private static bool Matches(string key, IEnumerable<string> keys)
-    {
-        var digest = SHA256.HashData(Encoding.UTF8.GetBytes(key));
-        var found = false;
-        foreach (var k in keys)
-        {
-            found |= CryptographicOperations.FixedTimeEquals(digest, SHA256.HashData(Encoding.UTF8.GetBytes(k)));
-        }
-
-        return found;
     }
 }
 
