@@ -22,9 +22,17 @@ CliVerb[] verbs =
     new("replicas-needed", "Replicas needed to reach a target slot hit rate, per adapter count, popularity and routing.",
         [Value("target", "Target slot hit rate (default 0.9)."), Value("max-replicas", "Largest replica count tried (default 256)."), .. shape],
         (a, _) => Needed(a)),
+    new("overhead", "Latency the gateway adds: the same request to a replica directly and through the gateway, alternated (loopback only).",
+    [
+        Required("direct", "A replica's base URL, e.g. http://127.0.0.1:8001."), Required("gateway", "The gateway's base URL (in front of that replica)."),
+        Value("kind", "engine (GET /v1/engine, proxied, no body) or completion (POST /v1/completions, max_tokens 1; default)."),
+        Value("model", "The completion's model (default tiny-llama)."), Value("requests", "Requests per side per round (default 300)."),
+        Value("warmup", "Pairs sent first and not counted (default 30)."), Value("rounds", "Rounds, each reported (default 4)."),
+        Value("api-key", "Bearer key, when the servers have keys."),
+    ], (a, _) => OverheadCommand(a)),
 ];
-return CliVerb.Invoke("InferenceHost.ScaleSim: N replicas x S LRU slots behind the gateway's router, on paper.", verbs, args,
-    e => e is CliException or ArgumentException or FormatException);
+return CliVerb.Invoke("InferenceHost.ScaleSim: N replicas x S LRU slots behind the gateway's router, on paper; and the gateway's added latency, measured.", verbs, args,
+    e => e is CliException or ArgumentException or FormatException or InvalidOperationException or HttpRequestException or OptionException);
 
 static (int Slots, int[] Adapters, double Zipf, int Requests, int Warmup, int Seed) Shape(CliArgs a)
 {
@@ -66,6 +74,35 @@ static int HitRates(CliArgs a)
                 .Select(r => $"{r.HitRate:P1} ({r.BusiestReplicaShare:P0})");
             Console.WriteLine($"| {n} | {count} | {string.Join(" | ", cells)} |");
         }
+    }
+
+    return 0;
+}
+
+static int OverheadCommand(CliArgs a)
+{
+    var direct = LoopbackGuard.Validate(a.Require("direct"));
+    var gateway = LoopbackGuard.Validate(a.Require("gateway"));
+    var kind = a.Get("kind") ?? "completion";
+    if (kind is not ("engine" or "completion"))
+    {
+        throw new CliException($"--kind: '{kind}' is not engine or completion");
+    }
+
+    int requests = a.Int("requests", 300), warmup = a.Int("warmup", 30), rounds = a.Int("rounds", 4);
+    if (requests < 1 || warmup < 0 || rounds < 1)
+    {
+        throw new CliException("--requests and --rounds must be at least 1, --warmup at least 0");
+    }
+
+    var results = Overhead.RunAsync(direct, gateway, kind, a.Get("model") ?? "tiny-llama", requests, warmup, rounds, a.Get("api-key"), Console.Error).GetAwaiter().GetResult();
+    Console.WriteLine($"Gateway overhead, {kind}, {requests} requests per side per round, alternated direct / gateway (ms, send to last byte).");
+    Console.WriteLine();
+    Console.WriteLine("| round | direct p50 | gateway p50 | added p50 (paired) | direct p90 | gateway p90 |");
+    Console.WriteLine("|---:|---:|---:|---:|---:|---:|");
+    foreach (var r in results)
+    {
+        Console.WriteLine($"| {r.Round} | {r.DirectP50Ms:0.000} | {r.GatewayP50Ms:0.000} | {r.PairedP50Ms:0.000} | {r.DirectP90Ms:0.000} | {r.GatewayP90Ms:0.000} |");
     }
 
     return 0;
