@@ -133,4 +133,28 @@ public sealed class RouterTests
     [InlineData("")]
     public void A_body_that_is_not_a_json_object_has_no_key(string body) =>
         Assert.Null(RequestedModel.Parse(System.Text.Encoding.UTF8.GetBytes(body)));
+
+    [Fact]
+    public void Round_robin_sends_each_request_to_the_next_replica_whatever_it_names()
+    {
+        var turn = new RoundRobinTurn();
+        var router = new AffinityRouter(Three, Adapters, new RouterSettings(Mode: RoutingMode.RoundRobin), turn);
+        var picks = Enumerable.Range(0, 9).Select(i => router.Pick(i % 3 == 0 ? null : "adapter-7", Idle)!).ToArray();
+        Assert.All(picks, p => Assert.Equal(RouteKind.RoundRobin, p.Kind));
+        Assert.Equal(Enumerable.Range(0, 9).Select(i => Three[i % 3]), picks.Select(p => p.Replica));
+
+        // A router built for new members (a retry's smaller set, a replica joining) carries the rotation on.
+        var two = new AffinityRouter(Three.Take(2), Adapters, new RouterSettings(Mode: RoutingMode.RoundRobin), turn);
+        Assert.Equal(Three[9 % 2], two.Pick("adapter-7", Idle)!.Replica); // turn 9, two members
+        Assert.Equal(Three[10 % 3], router.Pick("adapter-7", Idle)!.Replica); // turn 10, three members
+    }
+
+    [Fact]
+    public void Affinity_mode_keeps_one_adapter_on_one_replica_where_round_robin_spreads_it()
+    {
+        var affinity = new AffinityRouter(Three, Adapters, new RouterSettings());
+        var roundRobin = new AffinityRouter(Three, Adapters, new RouterSettings(Mode: RoutingMode.RoundRobin));
+        Assert.Single(Enumerable.Range(0, 12).Select(_ => affinity.Pick("adapter-7", Idle)!.Replica).Distinct());
+        Assert.Equal(3, Enumerable.Range(0, 12).Select(_ => roundRobin.Pick("adapter-7", Idle)!.Replica).Distinct().Count());
+    }
 }

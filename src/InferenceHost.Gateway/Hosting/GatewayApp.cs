@@ -38,6 +38,7 @@ public static class GatewayApp
         services.AddOptions<GatewayOptions>().BindConfiguration(GatewayOptions.Section).ValidateDataAnnotations()
             .Validate(o => o.Replicas.Count > 0 || o.Discovery.DnsName.Length > 0, "Gateway: set Gateway:Replicas (base URLs) or Gateway:Discovery:DnsName")
             .Validate(o => o.Replicas.All(r => Uri.TryCreate(r, UriKind.Absolute, out var u) && u.Scheme is "http" or "https"), "Gateway:Replicas: every entry must be an absolute http(s) URL")
+            .Validate(o => o.Routing.Mode is "affinity" or "round-robin", "Gateway:Routing:Mode must be 'affinity' or 'round-robin'")
             .ValidateOnStart();
         services.AddOptions<GatewayAuthOptions>().BindConfiguration(GatewayAuthOptions.Section).ValidateOnStart();
 

@@ -60,6 +60,9 @@ public sealed class DiscoveryOptions
 /// <summary><c>Gateway:Routing</c>: the affinity rule (see <see cref="AffinityRouter"/>).</summary>
 public sealed class RoutingOptions
 {
+    /// <summary><c>affinity</c> (adapter affinity with spill-over) or <c>round-robin</c> (the baseline for comparisons).</summary>
+    public string Mode { get; set; } = "affinity";
+
     [Range(1, 10_000)]
     public int VirtualNodes { get; set; } = 160;
 
@@ -80,7 +83,9 @@ public sealed class RoutingOptions
 
     public bool SpillOver { get; set; } = true;
 
-    public RouterSettings Settings() => new(VirtualNodes, Balance, MaxLoadPerReplica, SpillOver);
+    public RoutingMode ParsedMode => Mode == "round-robin" ? RoutingMode.RoundRobin : RoutingMode.Affinity;
+
+    public RouterSettings Settings() => new(VirtualNodes, Balance, MaxLoadPerReplica, SpillOver, ParsedMode);
 }
 
 /// <summary><c>Gateway:Health</c>: YARP's active probe of <c>/health/ready</c> and passive checks.</summary>

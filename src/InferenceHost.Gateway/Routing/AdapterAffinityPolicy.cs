@@ -16,6 +16,7 @@ public sealed class AdapterAffinityPolicy(ReplicaMonitor monitor, IOptionsMonito
     public const string PolicyName = "AdapterAffinity";
 
     private readonly object picking = new();
+    private readonly RoundRobinTurn turn = new();
     private (string Members, Catalogue Catalogue, RoutingOptions Options, AffinityRouter Router)? cached;
 
     public string Name => PolicyName;
@@ -56,7 +57,7 @@ public sealed class AdapterAffinityPolicy(ReplicaMonitor monitor, IOptionsMonito
             return c.Router;
         }
 
-        var router = new AffinityRouter(members.Split(',', StringSplitOptions.RemoveEmptyEntries), catalogue.Adapters, routing.Settings());
+        var router = new AffinityRouter(members.Split(',', StringSplitOptions.RemoveEmptyEntries), catalogue.Adapters, routing.Settings(), turn);
         cached = (members, catalogue, routing, router);
         return router;
     }

@@ -11,6 +11,19 @@ public enum RouteKind
 
     /// <summary>No adapter (base model), or every candidate overloaded: the least loaded replica.</summary>
     LeastLoaded,
+
+    /// <summary><see cref="RoutingMode.RoundRobin"/>: the next replica in turn, whatever the request names.</summary>
+    RoundRobin,
+}
+
+/// <summary><c>Gateway:Routing:Mode</c>.</summary>
+public enum RoutingMode
+{
+    /// <summary>Adapter affinity with spill-over (the default).</summary>
+    Affinity,
+
+    /// <summary>Plain round-robin over the healthy replicas, blind to adapters and load: the baseline affinity is compared against.</summary>
+    RoundRobin,
 }
 
 public sealed record RouteDecision(string Replica, RouteKind Kind, string? Owner);
@@ -26,7 +39,8 @@ public readonly record struct ReplicaLoad(int Load, bool RecentlyRefused);
 /// owns more than that many distinct adapters; other keys (combinations, unknown names) take their plain ring
 /// owner. When the owner is overloaded (load at or over the limit, or a 429 in the cool-down) the request goes to
 /// the next replica on the key's ring walk that is not; when all are, to the least loaded. Requests without an
-/// adapter go to the least loaded replica. Immutable except for the tie-break counter.
+/// adapter go to the least loaded replica. In <see cref="RoutingMode.RoundRobin"/> every request, adapter or not,
+/// goes to the next replica in ordinal order instead (the comparison baseline). Immutable except for two counters.
 /// </summary>
 public sealed class AffinityRouter
 {
@@ -34,13 +48,18 @@ public sealed class AffinityRouter
     private readonly Dictionary<string, string> owners = new(StringComparer.Ordinal);
     private readonly int maxLoad;
     private readonly bool spillOver;
+    private readonly RoutingMode mode;
+    private readonly RoundRobinTurn turn;
     private int tieBreak;
 
-    public AffinityRouter(IEnumerable<string> replicas, IEnumerable<string> catalogue, RouterSettings settings)
+    /// <param name="turn">Round-robin's position; pass the same one to the routers that replace this one (membership changes) so the rotation carries on.</param>
+    public AffinityRouter(IEnumerable<string> replicas, IEnumerable<string> catalogue, RouterSettings settings, RoundRobinTurn? turn = null)
     {
+        this.turn = turn ?? new RoundRobinTurn();
         ring = new HashRing(replicas, settings.VirtualNodes);
         maxLoad = settings.MaxLoadPerReplica;
         spillOver = settings.SpillOver;
+        mode = settings.Mode;
         AssignCatalogue(catalogue.Distinct(StringComparer.Ordinal).ToArray(), settings.Balance);
     }
 
@@ -68,6 +87,12 @@ public sealed class AffinityRouter
         if (ring.Replicas.Count == 0)
         {
             return null;
+        }
+
+        if (mode == RoutingMode.RoundRobin)
+        {
+            var next = ring.Replicas[(int)(turn.Next() % (uint)ring.Replicas.Count)];
+            return new RouteDecision(next, RouteKind.RoundRobin, key is null ? null : Owner(key));
         }
 
         if (key is null)
@@ -122,5 +147,13 @@ public sealed class AffinityRouter
     }
 }
 
+/// <summary>Round-robin's counter, shared by successive routers.</summary>
+public sealed class RoundRobinTurn
+{
+    private int value = -1;
+
+    public uint Next() => (uint)Interlocked.Increment(ref value);
+}
+
 /// <summary>The router's knobs (<c>Gateway:Routing</c>).</summary>
-public sealed record RouterSettings(int VirtualNodes = 160, double Balance = 1.0, int MaxLoadPerReplica = 16, bool SpillOver = true);
+public sealed record RouterSettings(int VirtualNodes = 160, double Balance = 1.0, int MaxLoadPerReplica = 16, bool SpillOver = true, RoutingMode Mode = RoutingMode.Affinity);

@@ -13,13 +13,30 @@ namespace InferenceHost.Gateway.Routing;
 /// <c>GET /v1/engine</c>), when it last answered 429, and the adapter catalogue and base-model names (from
 /// <c>GET /v1/models</c>; the replicas share one adapter directory). Polls in the background; thread-safe.
 /// </summary>
-public sealed class ReplicaMonitor(IServiceProvider services, IHttpClientFactory clients, IOptions<GatewayOptions> options, IOptions<GatewayAuthOptions> auth, ILogger<ReplicaMonitor> log)
-    : BackgroundService
+public sealed class ReplicaMonitor : BackgroundService
 {
+    private readonly IServiceProvider services;
+    private readonly IHttpClientFactory clients;
+    private readonly IOptions<GatewayOptions> options;
+    private readonly IOptions<GatewayAuthOptions> auth;
+    private readonly ILogger<ReplicaMonitor> log;
+
+    public ReplicaMonitor(IServiceProvider services, IHttpClientFactory clients, IOptions<GatewayOptions> options, IOptions<GatewayAuthOptions> auth,
+        Telemetry.GatewayTelemetry telemetry, ILogger<ReplicaMonitor> log)
+    {
+        this.services = services;
+        this.clients = clients;
+        this.options = options;
+        this.auth = auth;
+        this.log = log;
+        telemetry.ObserveReplicas(() => slotCounts.Select(kv => (kv.Key, kv.Value.Hits, kv.Value.Misses)));
+    }
+
     public const string ClusterId = "replicas";
     public const string HttpClientName = "replicas";
 
     private readonly ConcurrentDictionary<string, int> polledLoad = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (long Hits, long Misses)> slotCounts = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> refusedAt = new(StringComparer.Ordinal);
     private volatile Catalogue catalogue = Catalogue.Empty;
 
@@ -120,6 +137,10 @@ public sealed class ReplicaMonitor(IServiceProvider services, IHttpClientFactory
             using var doc = await GetJsonAsync(d, "v1/engine", ct);
             var root = doc.RootElement;
             polledLoad[d.DestinationId] = root.GetProperty("queue_depth").GetInt32() + root.GetProperty("running").GetInt32();
+            if (root.TryGetProperty("slot_hits_total", out var hits) && root.TryGetProperty("slot_misses_total", out var misses))
+            {
+                slotCounts[d.DestinationId] = (hits.GetInt64(), misses.GetInt64());
+            }
         }
         catch (Exception e) when (e is HttpRequestException or JsonException or KeyNotFoundException or InvalidOperationException or TaskCanceledException && !ct.IsCancellationRequested)
         {
