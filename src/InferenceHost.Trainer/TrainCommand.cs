@@ -34,6 +34,10 @@ public static class TrainCommand
     {
         var outDir = args.Require("out");
         var options = ParseOptions(args, pretrain);
+        if (options.Threads > 0)
+        {
+            TorchSharp.torch.set_num_threads(options.Threads);
+        }
         var policy = args.Flag("skip-bad") ? BadRecordPolicy.Skip : BadRecordPolicy.Error;
         var reportDir = args.Get("report") ?? Path.Combine(outDir, "training");
         var resume = args.Get("resume");
@@ -147,7 +151,11 @@ public static class TrainCommand
         using var run = new TrainingRun(model, options);
         log.WriteLine($"trainable parameters: {run.TrainableParameters:N0} ({100.0 * run.TrainableParameters / (run.BaseParameters + (options.Method is Method.Lora or Method.PromptTuning ? run.TrainableParameters : 0)):F3}% of {run.BaseParameters:N0} base)");
         Directory.CreateDirectory(outDir);
-        var result = run.Run(sets, validation, rougeSamples, outDir, model.Name, resume, log);
+        // The matmul peak MFU is measured against: once per run, with the run's threads, before training starts.
+        var peak = MatmulPeak.Measure(model.Config, options.BatchSize * options.MaxLength);
+        log.WriteLine($"matmul peak: {peak}; training FLOPs per token at length {options.MaxLength}: " +
+            $"{Flops.PerToken(model.Config, options.Method, run.TrainedExtraMatmul, options.MaxLength) / 1e6:F2} M ({Flops.Formula})");
+        var result = run.Run(sets, validation, rougeSamples, outDir, model.Name, resume, log, peak);
         Report.Write(reportDir, commandLine, options, result, outDir, data, log);
         return 0;
     }
@@ -212,10 +220,18 @@ public static class TrainCommand
             EarlyStoppingPatience = a.Int("patience", 0),
             KeepBest = !a.Flag("no-keep-best"),
             SaveEvery = a.Int("save-every", 0),
+            SaveEveryMinutes = a.Double("save-every-minutes", 0),
+            MaxMinutes = a.Double("max-minutes", 0),
+            Threads = a.Int("threads", 0),
         };
         if (o.BatchSize < 1 || o.GradientAccumulation < 1 || o.MaxLength < 8 || o.Lora.Rank < 1 || o.VirtualTokens < 1 || o.Epochs < 1 || o.MaxSteps is < 1)
         {
             throw new CliException("--batch-size, --grad-accum, --rank, --virtual-tokens, --epochs and --max-steps must be positive, --max-length at least 8");
+        }
+
+        if (o.Threads < 0 || o.SaveEveryMinutes < 0 || o.MaxMinutes < 0)
+        {
+            throw new CliException("--threads, --save-every-minutes and --max-minutes must not be negative");
         }
 
         return o;

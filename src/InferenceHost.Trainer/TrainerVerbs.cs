@@ -34,7 +34,9 @@ public static class TrainerVerbs
         Value("eval-rouge-samples", "Validation examples generated for ROUGE."), Value("max-new-tokens", "Tokens generated per ROUGE example."),
         Value("patience", "Early stopping after N evaluations without improvement (0 = off)."),
         Flag("no-keep-best", "Write the last step's weights instead of the best evaluation's."),
-        Value("save-every", "Write a resumable checkpoint every N steps."), Value("resume", "Resume from this checkpoint directory."),
+        Value("save-every", "Write a resumable checkpoint every N steps."), Value("save-every-minutes", "Also write one every M minutes."),
+        Value("max-minutes", "Stop after M minutes with a checkpoint to --resume from."), Value("resume", "Resume from this checkpoint directory."),
+        Value("threads", "libtorch threads (default: one per core)."),
         Value("report", "Where the report goes (default OUT/training)."), Required("out", "Output directory."),
     ];
 

@@ -58,6 +58,16 @@ public sealed class TrainerTests : IDisposable
         // Per layer, r=4: q 4·64+64·4, v 4·64+32·4, o 4·64+64·4, down 4·172+64·4; three layers.
         Assert.Equal(3 * (512 + 384 + 512 + 944), report["trainable_parameters"]!.GetValue<long>());
         Assert.Equal(PeftWriter.SizeOnDisk(dir), report["output_bytes"]!.GetValue<long>());
+        // Every report states MFU: the run's FLOPs lie between the per-token count at the shortest and the longest row (≤ 64).
+        using (var fixture = ModelLoader.Load(Fixture))
+        {
+            var perToken = report["train_flops"]!.GetValue<double>() / report["train_tokens"]!.GetValue<long>();
+            var lora = report["trainable_parameters"]!.GetValue<long>();
+            Assert.InRange(perToken, Training.Flops.PerToken(fixture.Config, Training.Method.Lora, lora, 1), Training.Flops.PerToken(fixture.Config, Training.Method.Lora, lora, 64));
+        }
+
+        Assert.True(report["matmul_peak_flops_per_second"]!.GetValue<double>() > 0);
+        Assert.Equal(report["achieved_flops_per_second"]!.GetValue<double>() / report["matmul_peak_flops_per_second"]!.GetValue<double>(), report["mfu"]!.GetValue<double>(), 9);
 
         using var model = ModelLoader.Load(Fixture);
         var adapter = (LoraAdapter)PeftAdapterLoader.Load("trained", dir, model.Config, model.Name, 64);
