@@ -76,6 +76,15 @@ public static class TrainerVerbs
             Value("ppl-limit", "Documents of it."), Value("ppl-block", "Tokens per perplexity block."), Value("show", "Example generations shown."),
             Flag("skip-bad", "Skip bad records."), Flag("truncate-prompt", "Shorten over-long prompts."),
         ], (a, log) => EvalCommand.Run(a, Console.Error, commandLine)),
+        new("train-tokenizer", "Learn a byte-level BPE (GPT-2 bytes, Llama 3 pre-tokenizer) on text; writes tokenizer.json + tokenizer_config.json.",
+        [
+            Many("text", "Training text: .jsonl or plain text (repeatable)."), Value("text-field", "The .jsonl field with the text (default text)."),
+            Value("vocab-size", "Ids in all: 256 bytes + merges + special tokens (default 4096)."),
+            Value("min-frequency", "Stop merging when no pair occurs this often (default 2)."),
+            Value("bos", "BOS token (default <s>)."), Value("eos", "EOS token (default </s>)."), Value("pad", "Padding token (default <pad>)."),
+            Value("val-split", "Hold out this share of the documents, as pretrain --val-split does."), Value("split-seed", "Seed of that split (default 42)."),
+            Flag("skip-bad", "Skip bad records."), Required("out", "Output directory."),
+        ], (a, log) => TrainTokenizerCommand.Run(a, Console.Error)),
         new("default-model", "Write the server's built-in demo model.", [Value("out", "Output directory.")], (a, log) => DefaultModelCommand.Run(a, Console.Error)),
     ];
 
