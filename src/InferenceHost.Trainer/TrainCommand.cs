@@ -32,12 +32,28 @@ public static class TrainCommand
 
     public static int Run(CliArgs args, TextWriter log, bool pretrain, string commandLine)
     {
-        var outDir = args.Require("out");
         var options = ParseOptions(args, pretrain);
-        if (options.Threads > 0)
+        if (options.Threads <= 0)
         {
-            TorchSharp.torch.set_num_threads(options.Threads);
+            return Run(args, options, log, pretrain, commandLine);
         }
+
+        // --threads holds for this run only (the process-wide setting is restored for whoever runs next).
+        var before = TorchSharp.torch.get_num_threads();
+        TorchSharp.torch.set_num_threads(options.Threads);
+        try
+        {
+            return Run(args, options, log, pretrain, commandLine);
+        }
+        finally
+        {
+            TorchSharp.torch.set_num_threads(before);
+        }
+    }
+
+    private static int Run(CliArgs args, TrainOptions options, TextWriter log, bool pretrain, string commandLine)
+    {
+        var outDir = args.Require("out");
         var policy = args.Flag("skip-bad") ? BadRecordPolicy.Skip : BadRecordPolicy.Error;
         var reportDir = args.Get("report") ?? Path.Combine(outDir, "training");
         var resume = args.Get("resume");
@@ -146,6 +162,8 @@ public static class TrainCommand
             log.WriteLine($"skipped (--skip-bad): {skips}");
         }
 
+        var (parameters, outsideEmbedding) = PretrainShapes.Parameters(model.Config);
+        data["model"] = new { parameters, non_embedding_parameters = outsideEmbedding, non_embedding_share = (double)outsideEmbedding / parameters, vocab_size = model.Config.VocabSize };
         log.WriteLine($"{options.Method}: {sets.Sum(s => s.Examples.Count)} training examples in {sets.Count} data set(s), {validation.Count} validation; model {modelDir}");
         TorchSharp.torch.manual_seed(options.Seed);
         using var run = new TrainingRun(model, options);
@@ -244,10 +262,16 @@ public static class TrainCommand
     private static string WriteRandomBase(CliArgs a, string outDir, TextWriter log)
     {
         var tokenizer = a.Require("tokenizer");
-        var shape = a.Get("shape") ?? "tiny";
-        if (!SyntheticCheckpoint.Shapes.TryGetValue(shape, out var config))
+        if (Directory.Exists(tokenizer))
         {
-            throw new CliException($"--shape {shape}: known shapes are {string.Join(", ", SyntheticCheckpoint.Shapes.Keys)}");
+            // A directory written by train-tokenizer (or any model directory): its tokenizer file.
+            tokenizer = TokenizerLoader.TokenizerFile(tokenizer);
+        }
+
+        var shape = a.Get("shape") ?? "tiny";
+        if (!PretrainShapes.All.TryGetValue(shape, out var config))
+        {
+            throw new CliException($"--shape {shape}: known shapes are {string.Join(", ", PretrainShapes.All.Keys)}");
         }
 
         var cl100k = tokenizer == "cl100k";
@@ -275,11 +299,14 @@ public static class TrainCommand
         }
         else
         {
-            SyntheticCheckpoint.Write(outDir, config, seed, tokenizer, TorchSharp.torch.ScalarType.Float32);
+            // The embedding has one row per id of the tokenizer (a learned 4 k vocabulary gives a 4 k table).
+            SyntheticCheckpoint.Write(outDir, config, seed, tokenizer, TorchSharp.torch.ScalarType.Float32, vocabFromTokenizer: true);
+            config = config with { VocabSize = TokenizerLoader.Load(outDir).VocabSize };
         }
 
-        log.WriteLine($"random base: hidden {config.HiddenSize}, {config.NumHiddenLayers} layers, {config.NumAttentionHeads}/{config.NumKeyValueHeads} heads, " +
-            $"intermediate {config.IntermediateSize}, vocab {config.VocabSize} (init seed {seed}) in {outDir}");
+        var (total, nonEmbedding) = PretrainShapes.Parameters(config);
+        log.WriteLine($"random base ({shape}): hidden {config.HiddenSize}, {config.NumHiddenLayers} layers, {config.NumAttentionHeads}/{config.NumKeyValueHeads} heads, " +
+            $"intermediate {config.IntermediateSize}, vocab {config.VocabSize}: {total:N0} parameters, {nonEmbedding:N0} ({100.0 * nonEmbedding / total:F1}%) outside the embedding (init seed {seed}) in {outDir}");
         return outDir;
     }
 }

@@ -51,8 +51,8 @@ public static class TrainerVerbs
 
     private static readonly CliOption[] Pretraining =
     [
-        Required("tokenizer", "tokenizer.model (SentencePiece or tiktoken), or cl100k."),
-        Value("shape", "A synthetic shape to start from (tiny, tinyllama-1.1b, llama-2-7b, smollm-135m)."),
+        Required("tokenizer", "tokenizer.json (byte-level BPE, e.g. from train-tokenizer), tokenizer.model (SentencePiece or tiktoken), a directory holding one, or cl100k."),
+        Value("shape", "The shape to start from (dialogsum-6m, tiny, tinyllama-1.1b, llama-2-7b, smollm-135m); the vocabulary is the tokenizer's."),
         Value("hidden", "Hidden size."), Value("num-layers", "Layers."), Value("heads", "Attention heads."), Value("kv-heads", "Key/value heads."),
         Value("intermediate", "MLP width."), Value("max-positions", "Longest sequence."), Value("init-seed", "Weight init seed."),
         Value("init-from", "Continue training an existing model instead of a random one."),
