@@ -173,7 +173,10 @@ public static class TrainCommand
         var peak = MatmulPeak.Measure(model.Config, options.BatchSize * options.MaxLength);
         log.WriteLine($"matmul peak: {peak}; training FLOPs per token at length {options.MaxLength}: " +
             $"{Flops.PerToken(model.Config, options.Method, run.TrainedExtraMatmul, options.MaxLength) / 1e6:F2} M ({Flops.Formula})");
-        var result = run.Run(sets, validation, rougeSamples, outDir, model.Name, resume, log, peak);
+        var result = run.Run(sets, validation, rougeSamples, outDir, model.Name, resume, log, peak) with
+        {
+            PeakAtEnd = MatmulPeak.Measure(model.Config, options.BatchSize * options.MaxLength),
+        };
         Report.Write(reportDir, commandLine, options, result, outDir, data, log);
         return 0;
     }

@@ -68,6 +68,7 @@ public sealed class TrainerTests : IDisposable
         }
 
         Assert.True(report["matmul_peak_flops_per_second"]!.GetValue<double>() > 0);
+        Assert.True(report["matmul_peak_at_end"]!["flops_per_second"]!.GetValue<double>() > 0);
         Assert.Equal(report["achieved_flops_per_second"]!.GetValue<double>() / report["matmul_peak_flops_per_second"]!.GetValue<double>(), report["mfu"]!.GetValue<double>(), 9);
 
         using var model = ModelLoader.Load(Fixture);

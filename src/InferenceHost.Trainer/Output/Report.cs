@@ -50,6 +50,8 @@ public static class Report
             matmul_peak_flops_per_second = r.Peak?.FlopsPerSecond,
             matmul_peak = r.Peak,
             mfu = r.Mfu,
+            matmul_peak_at_end = r.PeakAtEnd,
+            mfu_against_end_peak = r.MfuAgainstEndPeak,
             final_train_loss = r.Steps.Count == 0 ? double.NaN : r.Steps.TakeLast(10).Average(s => s.Loss),
             evaluations = r.Evals,
             steps = r.Steps,

@@ -32,6 +32,11 @@ public sealed record TrainResult(
     long TrainableParameters, long BaseParameters, long TrainTokens, double TrainSeconds,
     double StepSeconds = 0, double TrainFlops = 0, MatmulPeak? Peak = null, bool StoppedAtTimeLimit = false)
 {
+    /// <summary>The peak measured again after training: on a shared machine the difference shows how much the load drifted.</summary>
+    public MatmulPeak? PeakAtEnd { get; init; }
+
+    public double? MfuAgainstEndPeak => PeakAtEnd is { FlopsPerSecond: > 0 } p ? AchievedFlopsPerSecond / p.FlopsPerSecond : null;
+
     public double StepTokensPerSecond => TrainTokens / Math.Max(StepSeconds, 1e-9);
 
     public double AchievedFlopsPerSecond => TrainFlops / Math.Max(StepSeconds, 1e-9);
