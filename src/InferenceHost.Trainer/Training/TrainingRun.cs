@@ -200,7 +200,7 @@ public sealed class TrainingRun : IDisposable
         var stoppedAtLimit = false;
         double flops = 0;
         long tokens = 0;
-        var progress = new ProgressLine(log, "train", totalSteps);
+        var progress = new ProgressLine(log, "train", totalSteps, start);
         var stoppedEarly = false;
         var evalEvery = o.EvalEvery > 0 ? o.EvalEvery : totalSteps;
         var saveEvery = o.SaveEvery > 0 ? o.SaveEvery : evalEvery;
