@@ -52,7 +52,7 @@ public sealed record GemmTiming(int M, int K, int N, double FlopsPerSecond);
 /// </summary>
 public sealed record MatmulPeak(double FlopsPerSecond, int Threads, IReadOnlyList<GemmTiming> Gemms)
 {
-    public static MatmulPeak Measure(LlamaConfig c, int tokensPerMicroBatch, double secondsPerShape = 0.25)
+    public static MatmulPeak Measure(LlamaConfig c, int tokensPerMicroBatch, double secondsPerShape = 0.1)
     {
         var m = Math.Clamp(tokensPerMicroBatch, 64, 4096);
         var shapes = new List<(int M, int K, int N)>
