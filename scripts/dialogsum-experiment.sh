@@ -28,6 +28,7 @@ PRETRAIN_STEPS=${PRETRAIN_STEPS:-12000}
 PRETRAIN_MINUTES=${PRETRAIN_MINUTES:-0} # > 0: stop after this many minutes with a checkpoint; rerun to resume
 FT_EPOCHS=${FT_EPOCHS:-1}              # passes over the 12,460 training dialogues per fine-tune
 EVAL_N=${EVAL_N:-500}                  # validation dialogues evaluated (all 500)
+FT_EXTRA=${FT_EXTRA:-}                 # appended to every fine-tune (a later value wins), e.g. "--max-steps 2" for a smoke run
 mkdir -p "$OUT"
 has() { [[ " $STAGES " == *" $1 "* ]]; }
 T="nice -n $NICE dotnet $BIN/InferenceHost.Trainer.dll"
@@ -72,7 +73,7 @@ fi
 FT="--model $OUT/base --data $DATA/train.jsonl:1:dialogue-summary --validation $DATA/validation.jsonl \
   --max-length 384 --truncate-prompt --batch-size 8 --epochs $FT_EPOCHS --warmup 50 \
   --eval-every 200 --eval-loss-samples 64 --eval-rouge-samples 16 --max-new-tokens 48 \
-  --save-every-minutes 10 --threads $THREADS --seed $SEED"
+  --save-every-minutes 10 --threads $THREADS --seed $SEED $FT_EXTRA"
 if has prompt; then
   stamp prompt-tuning
   time $T train --method prompt-tuning --virtual-tokens 20 --prompt-init text \
