@@ -137,6 +137,18 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void Save_every_minutes_writes_a_checkpoint_between_step_based_ones()
+    {
+        string[] lora = ["--method", "lora", "--rank", "4", "--lr", "1e-2", "--max-steps", "3", "--save-every", "100"];
+        var (_, steps) = Train("by-steps", lora);
+        Assert.False(Directory.Exists(Path.Combine(steps, "checkpoint")));
+        var (_, minutes) = Train("by-minutes", [.. lora, "--save-every-minutes", "0.000001"]);
+        // Written after steps 1 and 2 (never after the last: the output itself is the final state).
+        var state = JsonNode.Parse(File.ReadAllText(Path.Combine(minutes, "checkpoint", "state.json")))!;
+        Assert.Equal(2, state["Step"]!.GetValue<int>());
+    }
+
+    [Fact]
     public void Validation_keeps_the_best_step_and_early_stopping_ends_the_run()
     {
         var val = Path.Combine(temp, "val.jsonl");
