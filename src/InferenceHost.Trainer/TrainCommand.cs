@@ -32,8 +32,28 @@ public static class TrainCommand
 
     public static int Run(CliArgs args, TextWriter log, bool pretrain, string commandLine)
     {
-        var outDir = args.Require("out");
         var options = ParseOptions(args, pretrain);
+        if (options.Threads <= 0)
+        {
+            return Run(args, options, log, pretrain, commandLine);
+        }
+
+        // --threads holds for this run only (the process-wide setting is restored for whoever runs next).
+        var before = TorchSharp.torch.get_num_threads();
+        TorchSharp.torch.set_num_threads(options.Threads);
+        try
+        {
+            return Run(args, options, log, pretrain, commandLine);
+        }
+        finally
+        {
+            TorchSharp.torch.set_num_threads(before);
+        }
+    }
+
+    private static int Run(CliArgs args, TrainOptions options, TextWriter log, bool pretrain, string commandLine)
+    {
+        var outDir = args.Require("out");
         var policy = args.Flag("skip-bad") ? BadRecordPolicy.Skip : BadRecordPolicy.Error;
         var reportDir = args.Get("report") ?? Path.Combine(outDir, "training");
         var resume = args.Get("resume");
@@ -142,12 +162,21 @@ public static class TrainCommand
             log.WriteLine($"skipped (--skip-bad): {skips}");
         }
 
+        var (parameters, outsideEmbedding) = PretrainShapes.Parameters(model.Config);
+        data["model"] = new { parameters, non_embedding_parameters = outsideEmbedding, non_embedding_share = (double)outsideEmbedding / parameters, vocab_size = model.Config.VocabSize };
         log.WriteLine($"{options.Method}: {sets.Sum(s => s.Examples.Count)} training examples in {sets.Count} data set(s), {validation.Count} validation; model {modelDir}");
         TorchSharp.torch.manual_seed(options.Seed);
         using var run = new TrainingRun(model, options);
         log.WriteLine($"trainable parameters: {run.TrainableParameters:N0} ({100.0 * run.TrainableParameters / (run.BaseParameters + (options.Method is Method.Lora or Method.PromptTuning ? run.TrainableParameters : 0)):F3}% of {run.BaseParameters:N0} base)");
         Directory.CreateDirectory(outDir);
-        var result = run.Run(sets, validation, rougeSamples, outDir, model.Name, resume, log);
+        // The matmul peak MFU is measured against: once per run, with the run's threads, before training starts.
+        var peak = MatmulPeak.Measure(model.Config, options.BatchSize * options.MaxLength);
+        log.WriteLine($"matmul peak: {peak}; training FLOPs per token at length {options.MaxLength}: " +
+            $"{Flops.PerToken(model.Config, options.Method, run.TrainedExtraMatmul, options.MaxLength) / 1e6:F2} M ({Flops.Formula})");
+        var result = run.Run(sets, validation, rougeSamples, outDir, model.Name, resume, log, peak) with
+        {
+            PeakAtEnd = MatmulPeak.Measure(model.Config, options.BatchSize * options.MaxLength),
+        };
         Report.Write(reportDir, commandLine, options, result, outDir, data, log);
         return 0;
     }
@@ -212,10 +241,18 @@ public static class TrainCommand
             EarlyStoppingPatience = a.Int("patience", 0),
             KeepBest = !a.Flag("no-keep-best"),
             SaveEvery = a.Int("save-every", 0),
+            SaveEveryMinutes = a.Double("save-every-minutes", 0),
+            MaxMinutes = a.Double("max-minutes", 0),
+            Threads = a.Int("threads", 0),
         };
         if (o.BatchSize < 1 || o.GradientAccumulation < 1 || o.MaxLength < 8 || o.Lora.Rank < 1 || o.VirtualTokens < 1 || o.Epochs < 1 || o.MaxSteps is < 1)
         {
             throw new CliException("--batch-size, --grad-accum, --rank, --virtual-tokens, --epochs and --max-steps must be positive, --max-length at least 8");
+        }
+
+        if (o.Threads < 0 || o.SaveEveryMinutes < 0 || o.MaxMinutes < 0)
+        {
+            throw new CliException("--threads, --save-every-minutes and --max-minutes must not be negative");
         }
 
         return o;
@@ -228,10 +265,16 @@ public static class TrainCommand
     private static string WriteRandomBase(CliArgs a, string outDir, TextWriter log)
     {
         var tokenizer = a.Require("tokenizer");
-        var shape = a.Get("shape") ?? "tiny";
-        if (!SyntheticCheckpoint.Shapes.TryGetValue(shape, out var config))
+        if (Directory.Exists(tokenizer))
         {
-            throw new CliException($"--shape {shape}: known shapes are {string.Join(", ", SyntheticCheckpoint.Shapes.Keys)}");
+            // A directory written by train-tokenizer (or any model directory): its tokenizer file.
+            tokenizer = TokenizerLoader.TokenizerFile(tokenizer);
+        }
+
+        var shape = a.Get("shape") ?? "tiny";
+        if (!PretrainShapes.All.TryGetValue(shape, out var config))
+        {
+            throw new CliException($"--shape {shape}: known shapes are {string.Join(", ", PretrainShapes.All.Keys)}");
         }
 
         var cl100k = tokenizer == "cl100k";
@@ -259,11 +302,14 @@ public static class TrainCommand
         }
         else
         {
-            SyntheticCheckpoint.Write(outDir, config, seed, tokenizer, TorchSharp.torch.ScalarType.Float32);
+            // The embedding has one row per id of the tokenizer (a learned 4 k vocabulary gives a 4 k table).
+            SyntheticCheckpoint.Write(outDir, config, seed, tokenizer, TorchSharp.torch.ScalarType.Float32, vocabFromTokenizer: true);
+            config = config with { VocabSize = TokenizerLoader.Load(outDir).VocabSize };
         }
 
-        log.WriteLine($"random base: hidden {config.HiddenSize}, {config.NumHiddenLayers} layers, {config.NumAttentionHeads}/{config.NumKeyValueHeads} heads, " +
-            $"intermediate {config.IntermediateSize}, vocab {config.VocabSize} (init seed {seed}) in {outDir}");
+        var (total, nonEmbedding) = PretrainShapes.Parameters(config);
+        log.WriteLine($"random base ({shape}): hidden {config.HiddenSize}, {config.NumHiddenLayers} layers, {config.NumAttentionHeads}/{config.NumKeyValueHeads} heads, " +
+            $"intermediate {config.IntermediateSize}, vocab {config.VocabSize}: {total:N0} parameters, {nonEmbedding:N0} ({100.0 * nonEmbedding / total:F1}%) outside the embedding (init seed {seed}) in {outDir}");
         return outDir;
     }
 }

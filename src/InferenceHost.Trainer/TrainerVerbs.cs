@@ -34,7 +34,9 @@ public static class TrainerVerbs
         Value("eval-rouge-samples", "Validation examples generated for ROUGE."), Value("max-new-tokens", "Tokens generated per ROUGE example."),
         Value("patience", "Early stopping after N evaluations without improvement (0 = off)."),
         Flag("no-keep-best", "Write the last step's weights instead of the best evaluation's."),
-        Value("save-every", "Write a resumable checkpoint every N steps."), Value("resume", "Resume from this checkpoint directory."),
+        Value("save-every", "Write a resumable checkpoint every N steps."), Value("save-every-minutes", "Also write one every M minutes."),
+        Value("max-minutes", "Stop after M minutes with a checkpoint to --resume from."), Value("resume", "Resume from this checkpoint directory."),
+        Value("threads", "libtorch threads (default: one per core)."),
         Value("report", "Where the report goes (default OUT/training)."), Required("out", "Output directory."),
     ];
 
@@ -49,8 +51,8 @@ public static class TrainerVerbs
 
     private static readonly CliOption[] Pretraining =
     [
-        Required("tokenizer", "tokenizer.model (SentencePiece or tiktoken), or cl100k."),
-        Value("shape", "A synthetic shape to start from (tiny, tinyllama-1.1b, llama-2-7b, smollm-135m)."),
+        Required("tokenizer", "tokenizer.json (byte-level BPE, e.g. from train-tokenizer), tokenizer.model (SentencePiece or tiktoken), a directory holding one, or cl100k."),
+        Value("shape", "The shape to start from (dialogsum-6m, tiny, tinyllama-1.1b, llama-2-7b, smollm-135m); the vocabulary is the tokenizer's."),
         Value("hidden", "Hidden size."), Value("num-layers", "Layers."), Value("heads", "Attention heads."), Value("kv-heads", "Key/value heads."),
         Value("intermediate", "MLP width."), Value("max-positions", "Longest sequence."), Value("init-seed", "Weight init seed."),
         Value("init-from", "Continue training an existing model instead of a random one."),
@@ -74,6 +76,15 @@ public static class TrainerVerbs
             Value("ppl-limit", "Documents of it."), Value("ppl-block", "Tokens per perplexity block."), Value("show", "Example generations shown."),
             Flag("skip-bad", "Skip bad records."), Flag("truncate-prompt", "Shorten over-long prompts."),
         ], (a, log) => EvalCommand.Run(a, Console.Error, commandLine)),
+        new("train-tokenizer", "Learn a byte-level BPE (GPT-2 bytes, Llama 3 pre-tokenizer) on text; writes tokenizer.json + tokenizer_config.json.",
+        [
+            Many("text", "Training text: .jsonl or plain text (repeatable)."), Value("text-field", "The .jsonl field with the text (default text)."),
+            Value("vocab-size", "Ids in all: 256 bytes + merges + special tokens (default 4096)."),
+            Value("min-frequency", "Stop merging when no pair occurs this often (default 2)."),
+            Value("bos", "BOS token (default <s>)."), Value("eos", "EOS token (default </s>)."), Value("pad", "Padding token (default <pad>)."),
+            Value("val-split", "Hold out this share of the documents, as pretrain --val-split does."), Value("split-seed", "Seed of that split (default 42)."),
+            Flag("skip-bad", "Skip bad records."), Required("out", "Output directory."),
+        ], (a, log) => TrainTokenizerCommand.Run(a, Console.Error)),
         new("default-model", "Write the server's built-in demo model.", [Value("out", "Output directory.")], (a, log) => DefaultModelCommand.Run(a, Console.Error)),
     ];
 

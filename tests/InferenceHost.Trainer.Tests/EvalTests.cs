@@ -36,6 +36,31 @@ public sealed class EvalTests : IDisposable
         Assert.Equal(systems[0]!["predictions"]!.ToJsonString(), systems[3]!["predictions"]!.ToJsonString());
         Assert.Equal(systems[0]!["held_out_perplexity"]!.GetValue<double>(), systems[3]!["held_out_perplexity"]!.GetValue<double>());
         Assert.Equal(8 * 64, systems[1]!["trainable_parameters"]!.GetValue<long>());
+        // Each system's diversity is that of its own predictions, in the JSON and in the table.
+        foreach (var system in systems)
+        {
+            var preds = system!["predictions"]!.AsObject().Single().Value!.AsArray().Select(p => p!.GetValue<string>()).ToList();
+            var expected = Evaluation.Diversity.Compute(preds);
+            var got = system["diversity"]!.AsObject().Single().Value!;
+            Assert.Equal(expected.Distinct2, got["distinct2"]!.GetValue<double>(), 12);
+            Assert.Equal(expected.RepetitionRate, got["repetition_rate"]!.GetValue<double>(), 12);
+        }
+
+        Assert.Contains("| distinct-2 | repetition |", md);
+    }
+
+    [Fact]
+    public void Distinct_2_and_repetition_rate_match_a_hand_count()
+    {
+        // 4 bigrams, all (the, the): 1/4; two 4-grams, both the same: 1 − 1/2.
+        Assert.Equal(new Evaluation.Diversity(0.25, 0.5, 4, 1), Evaluation.Diversity.Compute(["the the the the the"]));
+        // Bigrams ab bc cd de + ab bx: 5 distinct of 6; only the first has 4-grams (abcd, bcde), none repeated.
+        var d = Evaluation.Diversity.Compute(["a b c d e", "A b x"]);
+        Assert.Equal((5.0 / 6, 0.0, 6, 1), (d.Distinct2, d.RepetitionRate, d.Bigrams, d.GenerationsWith4Grams));
+        // Case folded, punctuation is a word: hello , hello , hello , hello → 2 distinct of 6 bigrams; 4-grams 2 distinct of 4.
+        var h = Evaluation.Diversity.Compute(["Hello, hello, HELLO, hello"]);
+        Assert.Equal((2.0 / 6, 0.5), (h.Distinct2, h.RepetitionRate));
+        Assert.Equal(new Evaluation.Diversity(0, 0, 0, 0), Evaluation.Diversity.Compute(["", "one"]));
     }
 
     public void Dispose() => Directory.Delete(temp, recursive: true);

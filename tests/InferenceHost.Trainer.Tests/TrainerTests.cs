@@ -5,6 +5,7 @@ using InferenceHost.Adapters.Peft;
 using InferenceHost.Engine;
 using InferenceHost.Engine.Sampling;
 using InferenceHost.Model;
+using InferenceHost.Model.Tokenization;
 using InferenceHost.Tests.Shared;
 using InferenceHost.Trainer.Data;
 using InferenceHost.Trainer.Output;
@@ -58,6 +59,17 @@ public sealed class TrainerTests : IDisposable
         // Per layer, r=4: q 4·64+64·4, v 4·64+32·4, o 4·64+64·4, down 4·172+64·4; three layers.
         Assert.Equal(3 * (512 + 384 + 512 + 944), report["trainable_parameters"]!.GetValue<long>());
         Assert.Equal(PeftWriter.SizeOnDisk(dir), report["output_bytes"]!.GetValue<long>());
+        // Every report states MFU: the run's FLOPs lie between the per-token count at the shortest and the longest row (≤ 64).
+        using (var fixture = ModelLoader.Load(Fixture))
+        {
+            var perToken = report["train_flops"]!.GetValue<double>() / report["train_tokens"]!.GetValue<long>();
+            var lora = report["trainable_parameters"]!.GetValue<long>();
+            Assert.InRange(perToken, Training.Flops.PerToken(fixture.Config, Training.Method.Lora, lora, 1), Training.Flops.PerToken(fixture.Config, Training.Method.Lora, lora, 64));
+        }
+
+        Assert.True(report["matmul_peak_flops_per_second"]!.GetValue<double>() > 0);
+        Assert.True(report["matmul_peak_at_end"]!["flops_per_second"]!.GetValue<double>() > 0);
+        Assert.Equal(report["achieved_flops_per_second"]!.GetValue<double>() / report["matmul_peak_flops_per_second"]!.GetValue<double>(), report["mfu"]!.GetValue<double>(), 9);
 
         using var model = ModelLoader.Load(Fixture);
         var adapter = (LoraAdapter)PeftAdapterLoader.Load("trained", dir, model.Config, model.Name, 64);
@@ -125,6 +137,18 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void Save_every_minutes_writes_a_checkpoint_between_step_based_ones()
+    {
+        string[] lora = ["--method", "lora", "--rank", "4", "--lr", "1e-2", "--max-steps", "3", "--save-every", "100"];
+        var (_, steps) = Train("by-steps", lora);
+        Assert.False(Directory.Exists(Path.Combine(steps, "checkpoint")));
+        var (_, minutes) = Train("by-minutes", [.. lora, "--save-every-minutes", "0.000001"]);
+        // Written after steps 1 and 2 (never after the last: the output itself is the final state).
+        var state = JsonNode.Parse(File.ReadAllText(Path.Combine(minutes, "checkpoint", "state.json")))!;
+        Assert.Equal(2, state["Step"]!.GetValue<int>());
+    }
+
+    [Fact]
     public void Validation_keeps_the_best_step_and_early_stopping_ends_the_run()
     {
         var val = Path.Combine(temp, "val.jsonl");
@@ -177,6 +201,53 @@ public sealed class TrainerTests : IDisposable
         Assert.True(steps[^1]!["loss"]!.GetValue<double>() < steps[0]!["loss"]!.GetValue<double>());
         using var pretrained = ModelLoader.Load(outDir);
         Assert.Equal((32, 2), (pretrained.Config.HiddenSize, pretrained.Config.NumHiddenLayers));
+    }
+
+    [Fact]
+    public void Pretraining_with_a_learned_tokenizer_sizes_the_vocabulary_from_it_and_a_time_limited_run_resumes_to_the_same_weights()
+    {
+        var text = Path.Combine(temp, "dialogues.jsonl");
+        File.WriteAllLines(text, Enumerable.Range(0, 30).Select(i => new JsonObject
+        {
+            ["dialogue"] = $"#Person1#: Hello, how are you today? I have {i} apples.\n#Person2#: Fine, thanks. Do you want to share {i % 4} of them?",
+        }.ToJsonString()));
+        var tokDir = Path.Combine(temp, "bpe");
+        Assert.Equal(0, TrainTokenizerCommand.Run(TrainerVerbs.Parse("train-tokenizer", ["--text", text, "--text-field", "dialogue", "--vocab-size", "300", "--out", tokDir]), TextWriter.Null));
+
+        string[] Args(string outDir, params string[] extra) =>
+        [
+            "--tokenizer", tokDir, "--shape", "dialogsum-6m", "--hidden", "32", "--num-layers", "2", "--heads", "2", "--kv-heads", "2", "--intermediate", "64",
+            "--text", text, "--text-field", "dialogue", "--val-split", "0.1", "--out", outDir, "--max-length", "32", "--batch-size", "4", "--max-steps", "4",
+            "--lr", "1e-2", "--no-keep-best", "--threads", "1", .. extra,
+        ];
+        JsonNode Pretrain(string name, params string[] extra)
+        {
+            var outDir = Path.Combine(temp, name);
+            var log = new StringWriter();
+            Assert.True(TrainCommand.Run(TrainerVerbs.Parse("pretrain", Args(outDir, extra)), log, pretrain: true, "test") == 0, log.ToString());
+            return JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "training", "report.json")))!;
+        }
+
+        var threads = TorchSharp.torch.get_num_threads();
+        var whole = Pretrain("whole");
+        Assert.Equal(1, whole["matmul_peak"]!["threads"]!.GetValue<int>());
+        Assert.Equal(threads, TorchSharp.torch.get_num_threads());
+        using (var model = ModelLoader.Load(Path.Combine(temp, "whole")))
+        {
+            Assert.Equal(300, model.Config.VocabSize);
+            Assert.Equal(model.Tokenizer.Encode("#Person1#: Hello"), TokenizerLoader.Load(tokDir).Encode("#Person1#: Hello"));
+        }
+
+        Assert.Equal(300, whole["data"]!["model"]!["vocab_size"]!.GetValue<int>());
+        var cut = Pretrain("cut", "--max-minutes", "0.000001");
+        Assert.True(cut["stopped_at_time_limit"]!.GetValue<bool>());
+        Assert.Equal(1, cut["steps_run"]!.GetValue<int>());
+        Assert.Single(cut["evaluations"]!.AsArray());
+        var resumed = Pretrain("resumed", "--resume", Path.Combine(temp, "cut", "checkpoint"));
+        Assert.Equal(4, resumed["steps_run"]!.GetValue<int>());
+        var bytes = (string d) => File.ReadAllBytes(Path.Combine(temp, d, "model.safetensors"));
+        Assert.Equal(bytes("whole"), bytes("resumed"));
+        Assert.NotEqual(bytes("whole"), bytes("cut"));
     }
 
     [Theory]

@@ -31,7 +31,8 @@ public sealed record EvalTask(string Name, IReadOnlyList<GenerationExample> Exam
 /// <summary>One system's results.</summary>
 public sealed record SystemResult(
     string Name, SystemKind Kind, string Directory, long? TrainableParameters, long SizeBytes,
-    Dictionary<string, TextScores> Scores, Dictionary<string, List<string>> Predictions, double? HeldOutPerplexity, double Seconds);
+    Dictionary<string, TextScores> Scores, Dictionary<string, List<string>> Predictions, double? HeldOutPerplexity, double Seconds,
+    Dictionary<string, Diversity> Diversity);
 
 /// <summary>
 /// Compares systems on the same tasks: greedy generations scored with ROUGE/BLEU, perplexity of
@@ -84,6 +85,7 @@ public static class Comparison
 
                 var scores = new Dictionary<string, TextScores>();
                 var predictions = new Dictionary<string, List<string>>();
+                var diversity = new Dictionary<string, Diversity>();
                 foreach (var task in tasks)
                 {
                     var progress = new ProgressLine(log, $"{s.Name}/{task.Name}", task.Examples.Count);
@@ -98,6 +100,7 @@ public static class Comparison
                     progress.Finish();
                     predictions[task.Name] = preds;
                     scores[task.Name] = TextScores.Compute(preds, task.Examples.Select(e => e.Reference).ToList());
+                    diversity[task.Name] = Diversity.Compute(preds);
                 }
 
                 double? ppl = null;
@@ -110,8 +113,8 @@ public static class Comparison
                 }
 
                 var size = s.Kind == SystemKind.Base ? 0 : PeftWriter.SizeOnDisk(s.Directory);
-                results.Add(new SystemResult(s.Name, s.Kind, s.Directory, trainable, size, scores, predictions, ppl, clock.Elapsed.TotalSeconds));
-                log.WriteLine($"{s.Name}: " + string.Join("; ", scores.Select(kv => $"{kv.Key} ROUGE-L {kv.Value.RougeL:F2}")) + (ppl is null ? "" : $"; held-out perplexity {ppl:F2}") + $" ({clock.Elapsed.TotalSeconds:F0}s)");
+                results.Add(new SystemResult(s.Name, s.Kind, s.Directory, trainable, size, scores, predictions, ppl, clock.Elapsed.TotalSeconds, diversity));
+                log.WriteLine($"{s.Name}: " + string.Join("; ", scores.Select(kv => $"{kv.Key} ROUGE-L {kv.Value.RougeL:F2}, distinct-2 {diversity[kv.Key].Distinct2:F3}, repetition {diversity[kv.Key].RepetitionRate:F3}")) + (ppl is null ? "" : $"; held-out perplexity {ppl:F2}") + $" ({clock.Elapsed.TotalSeconds:F0}s)");
             }
             finally
             {
@@ -137,18 +140,21 @@ public static class Comparison
         foreach (var task in tasks)
         {
             md.AppendLine(CultureInfo.InvariantCulture, $"### {task.Name} ({task.Examples.Count} examples)").AppendLine();
-            md.AppendLine("| system | kind | trainable params | size on disk | ROUGE-1 | ROUGE-2 | ROUGE-L | ROUGE-Lsum | BLEU | ROUGE-L vs base | BLEU vs base |");
-            md.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            md.AppendLine("| system | kind | trainable params | size on disk | ROUGE-1 | ROUGE-2 | ROUGE-L | ROUGE-Lsum | BLEU | ROUGE-L vs base | BLEU vs base | distinct-2 | repetition |");
+            md.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             var b = baseline.Scores[task.Name];
             foreach (var r in results)
             {
                 var s = r.Scores[task.Name];
                 md.AppendLine(CultureInfo.InvariantCulture,
-                    $"| {r.Name} | {r.Kind} | {Params(r.TrainableParameters)} | {(r.SizeBytes == 0 ? "-" : $"{r.SizeBytes / 1024.0:N1} KiB")} | {s.Rouge1:F2} | {s.Rouge2:F2} | {s.RougeL:F2} | {s.RougeLsum:F2} | {s.Bleu:F2} | {(ReferenceEquals(r, baseline) ? "-" : Pct(s.RougeL, b.RougeL))} | {(ReferenceEquals(r, baseline) ? "-" : Pct(s.Bleu, b.Bleu))} |");
+                    $"| {r.Name} | {r.Kind} | {Params(r.TrainableParameters)} | {(r.SizeBytes == 0 ? "-" : $"{r.SizeBytes / 1024.0:N1} KiB")} | {s.Rouge1:F2} | {s.Rouge2:F2} | {s.RougeL:F2} | {s.RougeLsum:F2} | {s.Bleu:F2} | {(ReferenceEquals(r, baseline) ? "-" : Pct(s.RougeL, b.RougeL))} | {(ReferenceEquals(r, baseline) ? "-" : Pct(s.Bleu, b.Bleu))} | {r.Diversity[task.Name].Distinct2:F3} | {r.Diversity[task.Name].RepetitionRate:F3} |");
             }
 
             md.AppendLine();
         }
+
+        md.AppendLine("distinct-2: distinct word bigrams over all bigrams of a system's generations (Li et al. 2016); repetition: " +
+            "share of a generation's word 4-grams that repeat an earlier one in it, averaged (seq-rep-4, Welleck et al. 2019).").AppendLine();
 
         if (results.All(r => r.HeldOutPerplexity is not null))
         {
@@ -202,6 +208,7 @@ public static class Comparison
                 seconds = r.Seconds,
                 held_out_perplexity = r.HeldOutPerplexity,
                 scores = r.Scores,
+                diversity = r.Diversity,
                 relative_to_base = r.Scores.ToDictionary(kv => kv.Key, kv =>
                 {
                     var b = baseline.Scores[kv.Key];

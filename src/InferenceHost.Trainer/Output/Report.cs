@@ -41,6 +41,17 @@ public static class Report
             train_tokens = r.TrainTokens,
             train_seconds = r.TrainSeconds,
             tokens_per_second = r.TrainTokens / Math.Max(r.TrainSeconds, 1e-9),
+            stopped_at_time_limit = r.StoppedAtTimeLimit,
+            step_seconds = r.StepSeconds,
+            step_tokens_per_second = r.StepTokensPerSecond,
+            train_flops = r.TrainFlops,
+            flop_formula = Flops.Formula,
+            achieved_flops_per_second = r.AchievedFlopsPerSecond,
+            matmul_peak_flops_per_second = r.Peak?.FlopsPerSecond,
+            matmul_peak = r.Peak,
+            mfu = r.Mfu,
+            matmul_peak_at_end = r.PeakAtEnd,
+            mfu_against_end_peak = r.MfuAgainstEndPeak,
             final_train_loss = r.Steps.Count == 0 ? double.NaN : r.Steps.TakeLast(10).Average(s => s.Loss),
             evaluations = r.Evals,
             steps = r.Steps,
@@ -53,7 +64,9 @@ public static class Report
         }
 
         log.WriteLine($"trainable parameters {r.TrainableParameters:N0} of {r.BaseParameters:N0} base; output {size:N0} bytes in {outDir}; " +
-            $"{r.TrainTokens / Math.Max(r.TrainSeconds, 1e-9):F0} tokens/s over {r.TrainSeconds:F1}s; report in {dir}");
+            $"{r.TrainTokens / Math.Max(r.TrainSeconds, 1e-9):F0} tokens/s over {r.TrainSeconds:F1}s " +
+            $"({r.StepTokensPerSecond:F0} tokens/s and {r.AchievedFlopsPerSecond / 1e9:F2} GFLOP/s in {r.StepSeconds:F1}s of optimizer steps" +
+            (r.Mfu is { } mfu ? $", MFU {100 * mfu:F1}% of {r.Peak!.FlopsPerSecond / 1e9:F1} GFLOP/s" : "") + $"); report in {dir}");
     }
 
     public static void PlotLoss(string path, string title, TrainResult r)

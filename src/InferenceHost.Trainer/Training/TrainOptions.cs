@@ -79,5 +79,14 @@ public sealed record TrainOptions
     /// <summary>Write a resumable checkpoint every N steps (0 = at each evaluation).</summary>
     public int SaveEvery { get; init; }
 
+    /// <summary>Also write a resumable checkpoint every M minutes of wall time (0 = off).</summary>
+    public double SaveEveryMinutes { get; init; }
+
+    /// <summary>Stop after M minutes of wall time with a checkpoint to resume from (0 = no limit).</summary>
+    public double MaxMinutes { get; init; }
+
+    /// <summary>libtorch intra-op threads (0 = libtorch's default, one per core).</summary>
+    public int Threads { get; init; }
+
     public int LogEvery { get; init; } = 10;
 }

@@ -22,9 +22,28 @@ public sealed record EvalLog(int Step, double ValidationLoss, TextScores? Scores
 public sealed record GenerationExample(IReadOnlyList<int> PromptIds, string Reference);
 
 /// <summary>What a finished run reports.</summary>
+/// <remarks>
+/// <see cref="TrainTokens"/>, <see cref="TrainSeconds"/>, <see cref="StepSeconds"/> and <see cref="TrainFlops"/>
+/// count this invocation only (a resumed run starts them again); <see cref="StepSeconds"/> is the time spent in
+/// optimizer steps, without evaluations and checkpoint writes, and is what throughput and MFU divide by.
+/// </remarks>
 public sealed record TrainResult(
     List<StepLog> Steps, List<EvalLog> Evals, int? BestStep, bool StoppedEarly, int TotalSteps,
-    long TrainableParameters, long BaseParameters, long TrainTokens, double TrainSeconds);
+    long TrainableParameters, long BaseParameters, long TrainTokens, double TrainSeconds,
+    double StepSeconds = 0, double TrainFlops = 0, MatmulPeak? Peak = null, bool StoppedAtTimeLimit = false)
+{
+    /// <summary>The peak measured again after training: on a shared machine the difference shows how much the load drifted.</summary>
+    public MatmulPeak? PeakAtEnd { get; init; }
+
+    public double? MfuAgainstEndPeak => PeakAtEnd is { FlopsPerSecond: > 0 } p ? AchievedFlopsPerSecond / p.FlopsPerSecond : null;
+
+    public double StepTokensPerSecond => TrainTokens / Math.Max(StepSeconds, 1e-9);
+
+    public double AchievedFlopsPerSecond => TrainFlops / Math.Max(StepSeconds, 1e-9);
+
+    /// <summary>Model FLOPs utilisation: achieved training FLOP/s over the measured matmul peak (null without a peak).</summary>
+    public double? Mfu => Peak is { FlopsPerSecond: > 0 } p ? AchievedFlopsPerSecond / p.FlopsPerSecond : null;
+}
 
 /// <summary>
 /// A training run over a loaded model with one of the four methods. Owns the trainable tensors (LoRA
@@ -63,7 +82,11 @@ public sealed class TrainingRun : IDisposable
 
         BaseParameters = net.parameters().Sum(p => p.numel());
         TrainableParameters = trainable.Sum(p => p.numel());
+        TrainedExtraMatmul = o.Method == Method.Lora ? TrainableParameters : 0;
     }
+
+    /// <summary>Trained weights outside the base that take part in a matmul (LoRA's A and B), for <see cref="Flops.PerToken"/>.</summary>
+    public long TrainedExtraMatmul { get; }
 
     public TrainableLora? Lora { get; }
 
@@ -150,7 +173,8 @@ public sealed class TrainingRun : IDisposable
     }
 
     public TrainResult Run(IReadOnlyList<WeightedDataset> sets, IReadOnlyList<TokenizedExample> validation,
-        IReadOnlyList<GenerationExample> rougeSamples, string outDir, string baseModelName, string? resumeDir, TextWriter log)
+        IReadOnlyList<GenerationExample> rougeSamples, string outDir, string baseModelName, string? resumeDir, TextWriter log,
+        MatmulPeak? peak = null)
     {
         var padId = loaded.Tokenizer.EosId ?? 0;
         var (plan, totalSteps) = BuildPlan(sets, padId);
@@ -171,13 +195,18 @@ public sealed class TrainingRun : IDisposable
 
         Tensor[]? best = null;
         var clock = Stopwatch.StartNew();
+        var stepClock = new Stopwatch();
+        var lastSave = 0.0;
+        var stoppedAtLimit = false;
+        double flops = 0;
         long tokens = 0;
-        var progress = new ProgressLine(log, "train", totalSteps);
+        var progress = new ProgressLine(log, "train", totalSteps, start);
         var stoppedEarly = false;
         var evalEvery = o.EvalEvery > 0 ? o.EvalEvery : totalSteps;
         var saveEvery = o.SaveEvery > 0 ? o.SaveEvery : evalEvery;
         for (var step = start; step < totalSteps; step++)
         {
+            stepClock.Start();
             using (var scope = NewDisposeScope())
             {
                 // Seeded per step: dropout masks are the same on every run and after a resume.
@@ -198,6 +227,7 @@ public sealed class TrainingRun : IDisposable
                     lossSum += loss.item<float>();
                     (loss / targets).backward();
                     tokens += b.TokenCount;
+                    flops += b.TokenCount * Flops.PerToken(loaded.Config, o.Method, TrainedExtraMatmul, b.Width);
                 }
 
                 var gradNorm = o.MaxGradNorm > 0 ? torch.nn.utils.clip_grad_norm_(trainable, o.MaxGradNorm) : 0;
@@ -214,12 +244,22 @@ public sealed class TrainingRun : IDisposable
                 }
 
                 optimizer.step();
+                stepClock.Stop();
                 steps.Add(new StepLog(step + 1, mean, lr, gradNorm, micro.Sum(b => b.TokenCount), clock.Elapsed.TotalSeconds));
-                progress.Update(step + 1, $"loss {mean:F4} lr {lr:E2} {tokens / Math.Max(clock.Elapsed.TotalSeconds, 1e-9):F0} tok/s");
+                var stepSeconds = Math.Max(stepClock.Elapsed.TotalSeconds, 1e-9);
+                var mfu = peak is { FlopsPerSecond: > 0 } ? $" MFU {100 * flops / stepSeconds / peak.FlopsPerSecond:F1}%" : "";
+                progress.Update(step + 1, $"loss {mean:F4} lr {lr:E2} {tokens / stepSeconds:F0} tok/s {flops / stepSeconds / 1e9:F2} GFLOP/s{mfu}");
             }
 
             var done = step + 1;
-            if (done % evalEvery == 0 || done == totalSteps)
+            var minutes = clock.Elapsed.TotalMinutes;
+            if (o.MaxMinutes > 0 && minutes >= o.MaxMinutes && done < totalSteps)
+            {
+                progress.Note($"time limit: {minutes:F1} of --max-minutes {o.MaxMinutes} at step {done}; evaluating, writing a checkpoint to resume from and the weights");
+                stoppedAtLimit = true;
+            }
+
+            if (done % evalEvery == 0 || done == totalSteps || stoppedAtLimit)
             {
                 if (valBatches.Count > 0)
                 {
@@ -252,13 +292,19 @@ public sealed class TrainingRun : IDisposable
                 }
             }
 
-            if (done % saveEvery == 0 && done < totalSteps && !stoppedEarly)
+            var timeToSave = o.SaveEveryMinutes > 0 && minutes - lastSave >= o.SaveEveryMinutes;
+            if ((done % saveEvery == 0 || timeToSave || stoppedAtLimit) && done < totalSteps && !stoppedEarly)
             {
                 Checkpoint.Save(Path.Combine(outDir, "checkpoint"), trainable, optimizer,
                     new CheckpointState(done, steps, evals, bestLoss, bestStep, badEvals));
+                lastSave = minutes;
+                if (timeToSave || stoppedAtLimit)
+                {
+                    progress.Note($"checkpoint at step {done} ({minutes:F1} min) in {Path.Combine(outDir, "checkpoint")}");
+                }
             }
 
-            if (stoppedEarly)
+            if (stoppedEarly || stoppedAtLimit)
             {
                 break;
             }
@@ -279,7 +325,8 @@ public sealed class TrainingRun : IDisposable
 
         DisposeAll(best);
         Save(outDir, baseModelName);
-        return new TrainResult(steps, evals, bestStep, stoppedEarly, totalSteps, TrainableParameters, BaseParameters, tokens, seconds);
+        return new TrainResult(steps, evals, bestStep, stoppedEarly, totalSteps, TrainableParameters, BaseParameters, tokens, seconds,
+            stepClock.Elapsed.TotalSeconds, flops, peak, stoppedAtLimit);
     }
 
     private static void DisposeAll(Tensor[]? tensors)
