@@ -48,6 +48,11 @@ public static class ToolVerbs
             Shape, Value("dtype", "Comma-separated dtypes (default float32,bfloat16)."), Value("prompt-tokens", "Prompt length."),
             Value("decode-steps", "Timed decode steps."), Tokenizer, Work, Device,
         ], BenchCommand.Run),
+        new("bench-kernels", "One decode-shaped product through the C# kernels and through libtorch, per format and row count, alternated (docs/benchmarks.md).",
+        [
+            Value("rows", "Comma-separated row counts m (default 1,2,4,8,12,16)."), Value("formats", "Comma-separated: float32, bfloat16, int8, nf4 (default all)."),
+            Value("in", "In-features (default 2048)."), Value("out", "Out-features (default 5632)."), Value("rounds", "Alternated rounds (default 3)."),
+        ], KernelBenchCommand.Run),
         new("bench-lora", "Decode with the base, unmerged (one adapter, one per row) and merged; the merged switch; cold loads; slot memory.",
         [
             Shape, Value("dtype", "float32 (default) or bfloat16."), Value("ranks", "Comma-separated ranks (default 8,16,64)."),
