@@ -30,6 +30,9 @@ internal static unsafe class DecodeKernels
         _ => false,
     };
 
+    /// <summary>The NF4 code book as the vector paths hold it.</summary>
+    internal static float[] Nf4CodeBook() => Nf4Codes.VectorTable();
+
     public static void Run(in ProductJob j, int start, int end)
     {
         switch (j.Format)
@@ -47,6 +50,16 @@ internal static unsafe class DecodeKernels
         where TF : struct, IFormat
     {
         var n = j.In;
+        if (j.Unpack)
+        {
+            for (var o = start; o < end; o++)
+            {
+                Unpack<TF>(j, o);
+            }
+
+            return;
+        }
+
         if (j.Isa == KernelIsa.Scalar)
         {
             for (var o = start; o < end; o++)
@@ -274,6 +287,35 @@ internal static unsafe class DecodeKernels
     }
 
 
+    /// <summary>Weight row <paramref name="o"/> as float32 into row o of Y (the prefill path of a quantized weight).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Unpack<TF>(in ProductJob j, int o)
+        where TF : struct, IFormat
+    {
+        var row = RowOf(j, o);
+        var y = j.Y + ((long)o * j.In);
+        var i = 0;
+        if (j.Isa == KernelIsa.Vector512)
+        {
+            for (; i + 16 <= j.In; i += 16)
+            {
+                TF.Load16(row, i).Store(y + i);
+            }
+        }
+        else if (j.Isa == KernelIsa.Avx2)
+        {
+            for (; i + 8 <= j.In; i += 8)
+            {
+                TF.Load8(row, i).Store(y + i);
+            }
+        }
+
+        for (; i < j.In; i++)
+        {
+            y[i] = TF.At(row, i);
+        }
+    }
+
     /// <summary>Adds the tail in-features [i, k1) of one (weight row, x row) pair in scalar code and stores the sum.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store<TF>(in Row row, float* x, int i, int k1, float* y, float sum, bool accumulate)
@@ -409,11 +451,47 @@ internal static unsafe class DecodeKernels
 
     private struct Nf4Codes : IFormat
     {
-        private static readonly Vector256<float> TableLo = Vector256.Create(Nf4.Table[0], Nf4.Table[1], Nf4.Table[2], Nf4.Table[3], Nf4.Table[4], Nf4.Table[5], Nf4.Table[6], Nf4.Table[7]);
-        private static readonly Vector256<float> TableHi = Vector256.Create(Nf4.Table[8], Nf4.Table[9], Nf4.Table[10], Nf4.Table[11], Nf4.Table[12], Nf4.Table[13], Nf4.Table[14], Nf4.Table[15]);
-        private static readonly Vector512<float> Table16 = Vector512.Create(TableLo, TableHi);
-        private static readonly Vector256<uint> Shifts = Vector256.Create(0u, 4, 8, 12, 16, 20, 24, 28);
-        private static readonly Vector512<uint> Shifts16 = Vector512.Create(Shifts, Shifts);
+        // The code book as literal constants (Nf4.Table; a test checks they agree): static readonly vectors would
+        // cost a class-initialization check in the loop, and the spills that the check's slow path forces.
+        private static Vector256<float> TableLo
+        {
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            get => Vector256.Create(-1.0f, -0.6961928009986877f, -0.5250730514526367f, -0.39491748809814453f, -0.28444138169288635f, -0.18477343022823334f, -0.09105003625154495f, 0.0f);
+        }
+
+        private static Vector256<float> TableHi
+        {
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            get => Vector256.Create(0.07958029955625534f, 0.16093020141124725f, 0.24611230194568634f, 0.33791524171829224f, 0.44070982933044434f, 0.5626170039176941f, 0.7229568362236023f, 1.0f);
+        }
+
+        private static Vector512<float> Table16
+        {
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            get => Vector512.Create(
+                -1.0f, -0.6961928009986877f, -0.5250730514526367f, -0.39491748809814453f, -0.28444138169288635f, -0.18477343022823334f, -0.09105003625154495f, 0.0f,
+                0.07958029955625534f, 0.16093020141124725f, 0.24611230194568634f, 0.33791524171829224f, 0.44070982933044434f, 0.5626170039176941f, 0.7229568362236023f, 1.0f);
+        }
+
+        private static Vector256<uint> Shifts
+        {
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            get => Vector256.Create(0u, 4, 8, 12, 16, 20, 24, 28);
+        }
+
+        private static Vector512<uint> Shifts16
+        {
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            get => Vector512.Create(0u, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28);
+        }
+
+        /// <summary>The code book the vector paths use, for the test that compares it with <see cref="Nf4.Table"/>.</summary>
+        internal static float[] VectorTable()
+        {
+            var t = new float[16];
+            Table16.CopyTo(t);
+            return t;
+        }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<float> Load8(in Row r, int i) =>

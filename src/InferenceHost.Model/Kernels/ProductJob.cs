@@ -48,6 +48,9 @@ internal unsafe struct ProductJob
     public int In;
     public int Out;
 
+    /// <summary>Instead of the product: write W itself as float32 into Y ([out, in] row-major); X and M unused.</summary>
+    public bool Unpack;
+
     /// <summary>Computes output features [<paramref name="start"/>, <paramref name="end"/>) for every row of x.</summary>
     public readonly void Run(int start, int end) => DecodeKernels.Run(this, start, end);
 }

@@ -93,12 +93,13 @@ public sealed class LlamaLinear : nn.Module
     {
         if (quantized is { } q)
         {
-            if (options.DecodeKernels && DecodeProducts.Applies(x, InFeatures))
+            if (options.DecodeKernels && DecodeProducts.Applies(x, InFeatures, q.KernelFormat))
             {
                 return DecodeProducts.Linear(x, q);
             }
 
-            using var dense = q.Dequantize(x.dtype); // [out, in]: prefill and large batches dequantize, then libtorch
+            // [out, in]: prefill and large batches decode the weight (the kernels' loads on the CPU, libtorch ops elsewhere), then libtorch
+            using var dense = x.device_type == TorchSharp.DeviceType.CPU ? DecodeProducts.Unpack(q, x.dtype) : q.Dequantize(x.dtype);
             return nn.functional.linear(x, dense);
         }
 
@@ -107,7 +108,7 @@ public sealed class LlamaLinear : nn.Module
             throw new InvalidOperationException($"{Site}: quantized weights were never loaded");
         }
 
-        return options.DecodeKernels && DecodeProducts.Applies(x, InFeatures) && DecodeProducts.Reads(weight.dtype)
+        return options.DecodeKernels && DecodeProducts.Applies(x, InFeatures, DecodeProducts.DenseFormat(weight.dtype))
             ? DecodeProducts.Linear(x, weight)
             : nn.functional.linear(x, weight);
     }

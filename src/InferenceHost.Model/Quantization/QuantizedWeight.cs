@@ -15,6 +15,8 @@ public sealed class QuantizedWeight : IDisposable
 {
     public const int DefaultGroupSize = 64;
 
+    private ProductJob? job;
+
     private QuantizedWeight(WeightQuantization format, long inFeatures, long outFeatures, int groupSize, Tensor data, Tensor scales)
     {
         Format = format;
@@ -128,10 +130,13 @@ public sealed class QuantizedWeight : IDisposable
         return w.narrow(1, 0, InFeatures).to_type(dtype).contiguous().MoveToOuterDisposeScope();
     }
 
-    /// <summary>The kernel's view of this weight (CPU only; the memory stays owned here).</summary>
-    internal unsafe ProductJob Job() => new()
+    /// <summary>The layout the kernels read.</summary>
+    public KernelFormat KernelFormat => Format == WeightQuantization.Int8 ? KernelFormat.Int8 : KernelFormat.Nf4;
+
+    /// <summary>The kernel's view of this weight (CPU only; the memory stays owned here and never moves, so it is taken once).</summary>
+    internal unsafe ProductJob Job() => job ??= new ProductJob
     {
-        Format = Format == WeightQuantization.Int8 ? KernelFormat.Int8 : KernelFormat.Nf4,
+        Format = KernelFormat,
         W = (byte*)TensorMemory.Pointer(Data, Data.dtype),
         RowBytes = Data.shape[1],
         Scales = (float*)TensorMemory.Pointer(Scales, ScalarType.Float32),

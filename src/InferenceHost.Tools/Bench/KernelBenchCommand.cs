@@ -9,7 +9,7 @@ namespace InferenceHost.Tools.Bench;
 /// <summary>
 /// <c>bench-kernels [--rows 1,2,4,8,12,16] [--formats float32,bfloat16,int8,nf4] [--in 2048] [--out 5632] [--rounds 3]</c>:
 /// one decode-shaped product y[m, out] = x[m, in]·Wᵀ through the C# kernels and through libtorch (for the
-/// quantized formats: dequantize to bfloat16, then libtorch, what the model does without the kernels), alternated A B A B
+/// quantized formats: unpack to bfloat16, then libtorch, the model's path for more rows), alternated A B A B
 /// over <c>--rounds</c> rounds; every round is printed. This is the measurement behind
 /// <see cref="DecodeProducts.MaxRows"/>.
 /// </summary>
@@ -54,7 +54,7 @@ public static class KernelBenchCommand
                     ? () => nn.functional.linear(x, dense[next++ % copies])
                     : () =>
                     {
-                        using var w = quantized[next++ % copies].Dequantize(dtype); // what LlamaLinear does without the kernels
+                        using var w = DecodeProducts.Unpack(quantized[next++ % copies], dtype); // LlamaLinear's path for more rows
                         return nn.functional.linear(x, w);
                     };
                 var iterations = Math.Max(2 * copies, (int)(5e8 / ((double)bytes + 1))); // about 0.5 GB streamed per round

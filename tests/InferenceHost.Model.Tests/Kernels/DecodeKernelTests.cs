@@ -25,12 +25,18 @@ public sealed class DecodeKernelTests
     {
         using var scope = NewDisposeScope();
         manual_seed(11);
-        foreach (var (inF, outF) in new[] { (37, 19), (64, 33), (200, 129), (1000, 47), (512, 300) })
+        foreach (var (inF, outF) in new[] { (37, 19), (64, 33), (200, 129), (1000, 47) })
         {
             var w = randn(outF, inF) * 0.05; // [out, in]
             using var stored = Store(format, w, out var reference); // reference: [out, in] float32, what the kernel must read
             foreach (var isa in Enum.GetValues<KernelIsa>().Where(i => DecodeKernels.Supports(i, stored.Job.Format)))
             {
+                if (stored.Quantized is not null)
+                {
+                    var unpacked = DecodeProducts.Unpack(stored.Job, ScalarType.Float32, isa);
+                    Assert.True(unpacked.equal(reference).all().item<bool>(), $"{format} {isa}: unpacked weight differs from libtorch's dequantization");
+                }
+
                 for (var m = 1; m <= 9; m++)
                 {
                     var x = randn(m, inF); // [m, in]
@@ -91,9 +97,10 @@ public sealed class DecodeKernelTests
         var w = randn(8, 16);
         Assert.Throws<ArgumentException>(() => DecodeProducts.Linear(randn(2, 15), w)); // feature count
         Assert.Throws<ArgumentException>(() => DecodeProducts.Linear(randn(2, 16), randn(16, 8).t())); // not contiguous
-        Assert.False(DecodeProducts.Applies(randn(9, 16), 16)); // 9 rows: libtorch's
-        Assert.False(DecodeProducts.Applies(randn(2, 16, requires_grad: true), 16)); // autograd: libtorch's
-        Assert.True(DecodeProducts.Applies(randn(1, 8, 16), 16));
+        Assert.False(DecodeProducts.Applies(randn(9, 16), 16, KernelFormat.Float32)); // 9 rows: libtorch's
+        Assert.False(DecodeProducts.Applies(randn(2, 16, requires_grad: true), 16, KernelFormat.Int8)); // autograd: libtorch's
+        Assert.False(DecodeProducts.Applies(randn(2, 16), 16, DecodeProducts.DenseFormat(ScalarType.Float16))); // float16 weights: libtorch's
+        Assert.True(DecodeProducts.Applies(randn(1, 8, 16), 16, KernelFormat.Nf4));
     }
 
     [Fact]
@@ -119,6 +126,14 @@ public sealed class DecodeKernelTests
                 Assert.True((a - b).abs().max().item<float>() <= tolerance, $"{dtype}, {rows} rows");
             }
         }
+    }
+
+    [Fact]
+    public void The_vector_nf4_code_book_is_the_table()
+    {
+        Assert.Equal(Nf4.Table, DecodeKernels.Nf4CodeBook());
+        Assert.Equal(16, Nf4.Table.Distinct().Count());
+        Assert.True(Nf4.Table.Zip(Nf4.Table.Skip(1)).All(p => p.First < p.Second));
     }
 
     /// <summary>A weight in <paramref name="format"/> with its job, and the float32 weight the kernel must read.</summary>
