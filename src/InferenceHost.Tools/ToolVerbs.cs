@@ -43,10 +43,14 @@ public static class ToolVerbs
             Value("soft-prompts", "Soft prompts to write."), Value("virtual-tokens", "Virtual tokens per soft prompt."),
             Value("seed", "Seed."), Value("prefix", "LoRA name prefix (default adapter-)."),
         ], SynthAdaptersCommand.Run),
-        new("bench", "Load time, prefill and decode tokens/s, peak RSS, and decode against the memory-bandwidth roofline (docs/benchmarks.md).",
+        new("bench", "Per dtype x quantization x kernels, alternated over rounds: load, resident weights, prefill and decode tokens/s (batch 1 and 8), roofline (docs/benchmarks.md).",
         [
-            Shape, Value("dtype", "Comma-separated dtypes (default float32,bfloat16)."), Value("prompt-tokens", "Prompt length."),
-            Value("decode-steps", "Timed decode steps."), Tokenizer, Work, Device,
+            Shape, Value("dtype", "Comma-separated compute dtypes (default float32,bfloat16)."),
+            Value("quantization", "Comma-separated: none, int8, nf4 (default none)."),
+            Value("kernels", "Comma-separated: on, off (the C# decode kernels or libtorch for every product; default on; quantized runs always on)."),
+            Value("rounds", "Rounds over all configurations, A B A B (default 1)."), Value("prompt-tokens", "Prefill prompt length (default 512)."),
+            Value("decode-steps", "Timed decode steps (default 16)."), Value("checkpoint-dtype", "dtype of the synthetic checkpoint every configuration loads (default bfloat16)."),
+            Tokenizer, Work, Device,
         ], BenchCommand.Run),
         new("bench-kernels", "One decode-shaped product through the C# kernels and through libtorch, per format and row count, alternated (docs/benchmarks.md).",
         [

@@ -71,40 +71,68 @@ public sealed class QuantizedWeight : IDisposable
         using var noGrad = no_grad();
         var (outF, inF) = (weight.shape[0], weight.shape[1]);
         var groups = (inF + groupSize - 1) / groupSize;
-        var w = weight.to(ScalarType.Float32, CPU);
-        if (groups * groupSize != inF)
-        {
-            w = nn.functional.pad(w, [0, groups * groupSize - inF]); // zero tail: quantizes to code 0 / value 0
-        }
-
-        var blocks = w.view(outF, groups, groupSize); // [out, G, group]
-        var absmax = blocks.abs().amax([2], keepdim: true); // [out, G, 1]
-        if (!absmax.isfinite().all().item<bool>())
+        var w = weight.to(ScalarType.Float32, CPU).contiguous(); // [out, in]
+        if (!w.isfinite().all().item<bool>())
         {
             throw new ArgumentException("the weight has non-finite values");
         }
 
-        Tensor data, scales;
-        if (format == WeightQuantization.Int8)
+        var int8 = format == WeightQuantization.Int8;
+        var padded = groups * groupSize;
+        var data = empty(outF, int8 ? padded : padded / 2, dtype: int8 ? ScalarType.Int8 : ScalarType.Byte);
+        var scales = empty(outF, groups, dtype: ScalarType.Float32);
+        unsafe
         {
-            var scale = absmax / 127.0; // [out, G, 1]
-            var safe = scale.masked_fill(scale.eq(0), 1.0);
-            data = (blocks / safe).round().clamp(-127, 127).to_type(ScalarType.Int8).view(outF, groups * groupSize);
-            scales = scale.squeeze(2);
-        }
-        else
-        {
-            var safe = absmax.masked_fill(absmax.eq(0), 1.0);
-            var normalized = (blocks / safe).view(outF, groups * groupSize); // [out, padded in] in [-1, 1]
-            using var mids = tensor(Nf4.Midpoints);
-            var codes = bucketize(normalized, mids, true, false).to_type(ScalarType.Byte).view(outF, groups * groupSize / 2, 2); // [out, in/2, 2]
-            data = codes.select(2, 0).bitwise_or(codes.select(2, 1).bitwise_left_shift(4)).contiguous(); // [out, in/2]
-            scales = absmax.squeeze(2);
+            var src = (float*)Kernels.TensorMemory.Pointer(w, ScalarType.Float32);
+            var dst = (byte*)Kernels.TensorMemory.Pointer(data, data.dtype);
+            var sc = (float*)Kernels.TensorMemory.Pointer(scales, ScalarType.Float32);
+            var (n, g, rowBytes) = ((int)inF, groupSize, data.shape[1]);
+            Parallel.For(0, (int)outF, o => QuantizeRow(int8, src + ((long)o * n), n, g, dst + (o * rowBytes), sc + ((long)o * groups)));
         }
 
-        var q = new QuantizedWeight(format, inF, outF, groupSize,
-            data.to(device).contiguous().DetachFromDisposeScope(), scales.to(ScalarType.Float32, device).contiguous().DetachFromDisposeScope());
-        return q;
+        return new QuantizedWeight(format, inF, outF, groupSize,
+            data.to(device).contiguous().DetachFromDisposeScope(), scales.to(device).contiguous().DetachFromDisposeScope());
+    }
+
+    /// <summary>
+    /// One row, group by group: int8 q = round-half-even(w / (absmax / 127)); NF4 the code whose value is nearest to
+    /// w / absmax (a value on a midpoint takes the lower code). The padding past <paramref name="n"/> is code 0 (int8)
+    /// or the code of 0.0 (NF4, 7), so it decodes to zero. An all-zero group gets scale 0 and decodes to zero.
+    /// </summary>
+    private static unsafe void QuantizeRow(bool int8, float* w, int n, int g, byte* dst, float* scales)
+    {
+        var groups = (n + g - 1) / g;
+        var mids = Nf4.Midpoints;
+        for (var k = 0; k < groups; k++)
+        {
+            var (start, end) = (k * g, Math.Min(n, (k + 1) * g));
+            var absmax = 0f;
+            for (var i = start; i < end; i++)
+            {
+                absmax = MathF.Max(absmax, MathF.Abs(w[i]));
+            }
+
+            var scale = int8 ? absmax / 127f : absmax;
+            scales[k] = scale;
+            var divisor = scale == 0 ? 1f : scale;
+            for (var i = start; i < (k + 1) * g; i++)
+            {
+                var v = i < end ? w[i] / divisor : 0f;
+                if (int8)
+                {
+                    ((sbyte*)dst)[i] = (sbyte)Math.Clamp(MathF.Round(v), -127f, 127f);
+                    continue;
+                }
+
+                var code = 0;
+                while (code < 15 && mids[code] < v)
+                {
+                    code++;
+                }
+
+                dst[i >> 1] = (i & 1) == 0 ? (byte)((dst[i >> 1] & 0xF0) | code) : (byte)((dst[i >> 1] & 0x0F) | (code << 4));
+            }
+        }
     }
 
     /// <summary>The weight as [out, in] in <paramref name="dtype"/> on the storage's device (libtorch ops; the reference and the prefill path).</summary>
