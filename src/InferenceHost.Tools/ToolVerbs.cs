@@ -72,7 +72,8 @@ public static class ToolVerbs
         ], ConformanceCommand.Run),
         new("dtype-compare", "The logits of every golden case in --dtype against float32: max/mean error and top-1 agreement.",
         [
-            Required("fixtures", "The fixtures directory."), Device, Value("dtype", "bfloat16 (default) or float16."),
+            Required("fixtures", "The fixtures directory."), Device, Value("dtype", "bfloat16 (default), float16 or float32."),
+            Value("quantization", "none (default), int8 or nf4: the compared model's weights quantized at load."),
             Value("lora-mode", "unmerged (default) or merged."), Value("out", "Also write the JSON report here."),
         ], DTypeCompareCommand.Run),
         new("logits", "The logits at every prompt position, as safetensors, with LoRAs (merged or not) and soft prompts.",

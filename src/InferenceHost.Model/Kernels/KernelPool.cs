@@ -14,7 +14,7 @@ internal sealed class KernelPool
 {
     private const int ChunksPerThread = 4;
     private const int RowAlign = 8;
-    private static readonly long SpinTicks = Stopwatch.Frequency / 5000; // 200 µs
+    private static readonly long SpinTicks = Stopwatch.Frequency / 20000; // 50 µs: the next product of a layer usually follows within it; longer spins take the core from libtorch's threads between products
 
     private readonly object runLock = new();
     private readonly object wake = new();

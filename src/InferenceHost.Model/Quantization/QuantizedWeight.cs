@@ -124,10 +124,13 @@ public sealed class QuantizedWeight : IDisposable
                     continue;
                 }
 
-                var code = 0;
-                while (code < 15 && mids[code] < v)
+                var code = 0; // how many of the 15 midpoints lie below v: a binary search in 4 steps
+                for (var step = 8; step > 0; step >>= 1)
                 {
-                    code++;
+                    if (code + step <= 15 && mids[code + step - 1] < v)
+                    {
+                        code += step;
+                    }
                 }
 
                 dst[i >> 1] = (i & 1) == 0 ? (byte)((dst[i >> 1] & 0xF0) | code) : (byte)((dst[i >> 1] & 0x0F) | (code << 4));
