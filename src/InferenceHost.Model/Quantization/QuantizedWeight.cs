@@ -99,6 +99,7 @@ public sealed class QuantizedWeight : IDisposable
     /// w / absmax (a value on a midpoint takes the lower code). The padding past <paramref name="n"/> is code 0 (int8)
     /// or the code of 0.0 (NF4, 7), so it decodes to zero. An all-zero group gets scale 0 and decodes to zero.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static unsafe void QuantizeRow(bool int8, float* w, int n, int g, byte* dst, float* scales)
     {
         var groups = (n + g - 1) / g;
