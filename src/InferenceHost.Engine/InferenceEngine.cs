@@ -40,6 +40,12 @@ public sealed partial class InferenceEngine : IDisposable
         this.model = model;
         this.options = options;
         Registry = registry;
+        var quantized = model.Model.Quantization != InferenceHost.Model.Quantization.WeightQuantization.None;
+        if (quantized && options.Mode == LoraMode.Merged)
+        {
+            throw new ArgumentException($"Lora:Mode merged needs dense base weights, but Model:Quantization is {model.Model.Quantization.ToString().ToLowerInvariant()} (a merge into quantized weights cannot be exact): use unmerged or auto (docs/lora-modes.md)");
+        }
+
         MaxSequenceLength = options.MaxSequenceLength > 0 ? (int)Math.Min(options.MaxSequenceLength, model.Model.MaxPositions) : (int)model.Model.MaxPositions;
         cache = new KvCache(model.Config, options.MaxBatchSize, MaxSequenceLength, model.Model.DType, model.Model.Device);
         stepper = new BatchStepper(model.Model, cache);
@@ -47,7 +53,7 @@ public sealed partial class InferenceEngine : IDisposable
         buffers = new LoraSlotBuffers(model.Model, options.MaxLoraSlots, options.MaxLoraRank, options.LoraTargets.ToHashSet());
         merger = new WeightMerger(model.Model);
         freeRows = new Stack<int>(Enumerable.Range(0, options.MaxBatchSize).Reverse());
-        modes = new ModeController(options);
+        modes = new ModeController(options, quantized);
         Stats = new EngineStats(modes);
         scheduler = new Scheduler<Job>(options, modes, slots, (slot, adapter) => buffers.Load(slot, adapter), Stats);
         loop = new Thread(Loop) { IsBackground = true, Name = "inference-engine" };

@@ -23,12 +23,15 @@ internal sealed class ModeController
     private readonly List<ModeSwitch> history = [];
     private readonly object gate = new();
     private DateTimeOffset lastSwitch = DateTimeOffset.MinValue;
+    private readonly bool quantizedBase;
     private bool wantMerged;
     private volatile ModeSnapshot current;
 
-    public ModeController(EngineOptions options)
+    /// <param name="quantizedBase">The base's weights are quantized: merging cannot be exact there, so auto mode stays unmerged.</param>
+    public ModeController(EngineOptions options, bool quantizedBase = false)
     {
         this.options = options;
+        this.quantizedBase = quantizedBase;
         wantMerged = options.Mode == LoraMode.Merged;
         current = new ModeSnapshot(options.Mode, "unmerged", null, null);
     }
@@ -79,6 +82,12 @@ internal sealed class ModeController
         {
             reason = $"Lora:Mode is {options.Mode.ToString().ToLowerInvariant()}";
             return wantMerged;
+        }
+
+        if (quantizedBase)
+        {
+            reason = "the base is quantized (Model:Quantization): auto mode stays unmerged";
+            return false;
         }
 
         lock (gate)

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using InferenceHost.Model.Checkpoints;
 using InferenceHost.Model.Llama;
+using InferenceHost.Model.Quantization;
 using InferenceHost.Model.Tokenization;
 using static TorchSharp.torch;
 
@@ -15,6 +16,12 @@ public sealed record ModelLoadOptions
 
     /// <summary>Longest sequence (prompt + output + soft-prompt tokens); default the config's max positions.</summary>
     public int? MaxSequenceLength { get; init; }
+
+    /// <summary>Storage of the linear modules' weights (<c>Model:Quantization</c>): quantized at load from the checkpoint's dtype.</summary>
+    public WeightQuantization Quantization { get; init; } = WeightQuantization.None;
+
+    /// <summary>Decode-shaped CPU products through the C# kernels (false = libtorch for every product).</summary>
+    public bool DecodeKernels { get; init; } = true;
 }
 
 /// <summary>A loaded base model: config, frozen weights and tokenizer. Owns the weights.</summary>
@@ -71,7 +78,8 @@ public static class ModelLoader
         var generationEos = GenerationConfig.EosTokenIds(directory);
 
         var maxPositions = options.MaxSequenceLength ?? config.MaxPositionEmbeddings;
-        var model = new LlamaForCausalLM(config, options.DType, options.Device, maxPositions);
+        var model = new LlamaForCausalLM(config, options.DType, options.Device, maxPositions,
+            new LinearOptions { Quantization = options.Quantization, DecodeKernels = options.DecodeKernels });
         try
         {
             LoadWeights(model, directory);
@@ -89,6 +97,7 @@ public static class ModelLoader
     {
         using var reader = CheckpointReader.Open(directory);
         var parameters = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        var quantized = model.Linears.Where(l => l.IsQuantized).ToDictionary(l => $"{l.Site.ModulePath}.weight");
         var optional = reader.Names.Where(n => n.EndsWith(RotaryBufferSuffix, StringComparison.Ordinal)).ToList();
         if (model.Config.TieWordEmbeddings && reader.Names.Contains("lm_head.weight"))
         {
@@ -100,10 +109,20 @@ public static class ModelLoader
         foreach (var (name, parameter) in parameters)
         {
             var info = reader.Info(name);
-            if (!info.Shape.SequenceEqual(parameter.shape))
+            var linear = quantized.GetValueOrDefault(name);
+            var expected = linear is null ? parameter.shape : [linear.OutFeatures, linear.InFeatures];
+            if (!info.Shape.SequenceEqual(expected))
             {
                 throw new CheckpointException(reader.FileOf(name),
-                    $"tensor '{name}' has shape [{string.Join(", ", info.Shape)}] but config.json implies [{string.Join(", ", parameter.shape)}]");
+                    $"tensor '{name}' has shape [{string.Join(", ", info.Shape)}] but config.json implies [{string.Join(", ", expected)}]");
+            }
+
+            if (linear is not null)
+            {
+                // Quantized from float32 (whatever the file's dtype), one matrix at a time.
+                using var full = reader.Load(name, ScalarType.Float32, CPU);
+                linear.LoadWeight(full);
+                continue;
             }
 
             using var loaded = reader.Load(name, parameter.dtype, parameter.device);

@@ -43,11 +43,20 @@ public static class ToolVerbs
             Value("soft-prompts", "Soft prompts to write."), Value("virtual-tokens", "Virtual tokens per soft prompt."),
             Value("seed", "Seed."), Value("prefix", "LoRA name prefix (default adapter-)."),
         ], SynthAdaptersCommand.Run),
-        new("bench", "Load time, prefill and decode tokens/s, peak RSS, and decode against the memory-bandwidth roofline (docs/benchmarks.md).",
+        new("bench", "Per dtype x quantization x kernels, alternated over rounds: load, resident weights, prefill and decode tokens/s (batch 1 and 8), roofline (docs/benchmarks.md).",
         [
-            Shape, Value("dtype", "Comma-separated dtypes (default float32,bfloat16)."), Value("prompt-tokens", "Prompt length."),
-            Value("decode-steps", "Timed decode steps."), Tokenizer, Work, Device,
+            Shape, Value("dtype", "Comma-separated compute dtypes (default float32,bfloat16)."),
+            Value("quantization", "Comma-separated: none, int8, nf4 (default none)."),
+            Value("kernels", "Comma-separated: on, off (the C# decode kernels or libtorch for every product; default on; quantized runs always on)."),
+            Value("rounds", "Rounds over all configurations, A B A B (default 1)."), Value("prompt-tokens", "Prefill prompt length (default 512)."),
+            Value("decode-steps", "Timed decode steps (default 16)."), Value("checkpoint-dtype", "dtype of the synthetic checkpoint every configuration loads (default bfloat16)."),
+            Tokenizer, Work, Device,
         ], BenchCommand.Run),
+        new("bench-kernels", "One decode-shaped product through the C# kernels and through libtorch, per format and row count, alternated (docs/benchmarks.md).",
+        [
+            Value("rows", "Comma-separated row counts m (default 1,2,4,8,12,16)."), Value("formats", "Comma-separated: float32, bfloat16, int8, nf4 (default all)."),
+            Value("in", "In-features (default 2048)."), Value("out", "Out-features (default 5632)."), Value("rounds", "Alternated rounds (default 3)."),
+        ], KernelBenchCommand.Run),
         new("bench-lora", "Decode with the base, unmerged (one adapter, one per row) and merged; the merged switch; cold loads; slot memory.",
         [
             Shape, Value("dtype", "float32 (default) or bfloat16."), Value("ranks", "Comma-separated ranks (default 8,16,64)."),
@@ -63,7 +72,8 @@ public static class ToolVerbs
         ], ConformanceCommand.Run),
         new("dtype-compare", "The logits of every golden case in --dtype against float32: max/mean error and top-1 agreement.",
         [
-            Required("fixtures", "The fixtures directory."), Device, Value("dtype", "bfloat16 (default) or float16."),
+            Required("fixtures", "The fixtures directory."), Device, Value("dtype", "bfloat16 (default), float16 or float32."),
+            Value("quantization", "none (default), int8 or nf4: the compared model's weights quantized at load."),
             Value("lora-mode", "unmerged (default) or merged."), Value("out", "Also write the JSON report here."),
         ], DTypeCompareCommand.Run),
         new("logits", "The logits at every prompt position, as safetensors, with LoRAs (merged or not) and soft prompts.",

@@ -61,6 +61,7 @@ public sealed class AuthAndClientTests
     [InlineData("ChatTemplate", "jinja")]
     [InlineData("Engine:MaxBatchSize", "0")]
     [InlineData("Model:Device", "cuda")]
+    [InlineData("Model:Quantization", "int4")]
     public void Bad_configuration_fails_at_start_up_naming_the_key(string key, string value)
     {
         if (key == "Model:Device" && TorchSharp.torch.cuda.is_available())
@@ -73,6 +74,17 @@ public sealed class AuthAndClientTests
         var validation = e as OptionsValidationException ?? e.InnerException as OptionsValidationException;
         Assert.NotNull(validation);
         Assert.Contains(key.Split(':')[^1], validation.Message);
+    }
+
+    [Fact]
+    public void Merged_mode_on_a_quantized_base_fails_at_start_up_naming_both_keys()
+    {
+        using var factory = new ApiFactory(extra: new Dictionary<string, string?> { ["Model:Quantization"] = "nf4", ["Lora:Mode"] = "merged" });
+        var e = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
+        var validation = e as OptionsValidationException ?? e.InnerException as OptionsValidationException;
+        Assert.NotNull(validation);
+        Assert.Contains("Lora:Mode", validation.Message);
+        Assert.Contains("Model:Quantization is 'nf4'", validation.Message);
     }
 
     [Fact]

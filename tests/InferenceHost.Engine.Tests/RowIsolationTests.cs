@@ -59,6 +59,15 @@ public sealed class RowIsolationTests : IClassFixture<FixtureModels>
         {
             var r = await p.Completion.WaitAsync(Timeout);
             Assert.Equal(FinishReason.Error, r.Finish);
+            // Unmerged, the poisoned rows' logits are non-finite at run time. In auto mode, once the poisoned requests are
+            // the only ones left (how soon depends on step timing), auto may merge their adapter, and the merge is refused
+            // before any weight is touched: also a server-side failure of those rows only, naming why.
+            if (mode == LoraMode.Auto && r.Error is AdapterException refused)
+            {
+                Assert.Contains("non-finite", refused.Message);
+                continue;
+            }
+
             var e = Assert.IsType<RequestFailedException>(r.Error);
             Assert.False(e.CausedByRequest);
             Assert.Contains("non-finite", e.Message);

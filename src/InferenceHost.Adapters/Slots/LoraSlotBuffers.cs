@@ -25,11 +25,10 @@ public sealed class LoraSlotBuffers : IDisposable
         Device = model.Device;
         foreach (var linear in model.Linears.Where(l => kinds.Contains(l.Site.Kind)))
         {
-            var w = linear.Weight; // [out, in]
-            siteIndex[linear.Site] = siteIndex.Count;
+            siteIndex[linear.Site] = siteIndex.Count; // shapes from the module, not its weight: a quantized base has no dense one
             buffers[linear.Site] = (
-                zeros(slots, maxRank, w.shape[1], dtype: w.dtype, device: w.device),
-                zeros(slots, maxRank, w.shape[0], dtype: w.dtype, device: w.device));
+                zeros(slots, maxRank, linear.InFeatures, dtype: linear.DType, device: linear.Device),
+                zeros(slots, maxRank, linear.OutFeatures, dtype: linear.DType, device: linear.Device));
         }
 
         ranks = new int[slots, siteIndex.Count];

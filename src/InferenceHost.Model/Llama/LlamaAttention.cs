@@ -18,16 +18,16 @@ public sealed class LlamaAttention : nn.Module
     private readonly long kvHeads;
     private readonly long headDim;
 
-    public LlamaAttention(int layer, LlamaConfig c, ScalarType dtype, Device device) : base("self_attn")
+    public LlamaAttention(int layer, LlamaConfig c, ScalarType dtype, Device device, LinearOptions linear) : base("self_attn")
     {
         this.layer = layer;
         heads = c.NumAttentionHeads;
         kvHeads = c.NumKeyValueHeads;
         headDim = c.HeadDim;
-        q_proj = new LlamaLinear(new(layer, LinearKind.QProj), c.HiddenSize, heads * headDim, dtype, device);
-        k_proj = new LlamaLinear(new(layer, LinearKind.KProj), c.HiddenSize, kvHeads * headDim, dtype, device);
-        v_proj = new LlamaLinear(new(layer, LinearKind.VProj), c.HiddenSize, kvHeads * headDim, dtype, device);
-        o_proj = new LlamaLinear(new(layer, LinearKind.OProj), heads * headDim, c.HiddenSize, dtype, device);
+        q_proj = new LlamaLinear(new(layer, LinearKind.QProj), c.HiddenSize, heads * headDim, dtype, device, linear);
+        k_proj = new LlamaLinear(new(layer, LinearKind.KProj), c.HiddenSize, kvHeads * headDim, dtype, device, linear);
+        v_proj = new LlamaLinear(new(layer, LinearKind.VProj), c.HiddenSize, kvHeads * headDim, dtype, device, linear);
+        o_proj = new LlamaLinear(new(layer, LinearKind.OProj), heads * headDim, c.HiddenSize, dtype, device, linear);
         RegisterComponents();
     }
 

@@ -14,10 +14,10 @@ public sealed class LlamaDecoderLayer : nn.Module
     private readonly RmsNorm post_attention_layernorm;
 #pragma warning restore IDE1006
 
-    public LlamaDecoderLayer(int layer, LlamaConfig c, ScalarType dtype, Device device) : base($"{layer}")
+    public LlamaDecoderLayer(int layer, LlamaConfig c, ScalarType dtype, Device device, LinearOptions linear) : base($"{layer}")
     {
-        self_attn = new LlamaAttention(layer, c, dtype, device);
-        mlp = new LlamaMlp(layer, c, dtype, device);
+        self_attn = new LlamaAttention(layer, c, dtype, device, linear);
+        mlp = new LlamaMlp(layer, c, dtype, device, linear);
         input_layernorm = new RmsNorm("input_layernorm", c.HiddenSize, c.RmsNormEps, dtype, device);
         post_attention_layernorm = new RmsNorm("post_attention_layernorm", c.HiddenSize, c.RmsNormEps, dtype, device);
         RegisterComponents();

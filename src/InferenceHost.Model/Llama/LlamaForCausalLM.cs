@@ -1,4 +1,6 @@
 using InferenceHost.Model.Checkpoints;
+using InferenceHost.Model.Kernels;
+using InferenceHost.Model.Quantization;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -17,12 +19,13 @@ public sealed class LlamaForCausalLM : nn.Module
 #pragma warning restore IDE1006
     private LlamaLinear[]? linears;
 
-    public LlamaForCausalLM(LlamaConfig config, ScalarType dtype, Device device, long maxPositions) : base("LlamaForCausalLM")
+    public LlamaForCausalLM(LlamaConfig config, ScalarType dtype, Device device, long maxPositions, LinearOptions? linear = null) : base("LlamaForCausalLM")
     {
         Config = config;
         DType = dtype;
         Device = device;
-        model = new LlamaModel(config, dtype, device, maxPositions);
+        LinearOptions = linear ?? LinearOptions.Default;
+        model = new LlamaModel(config, dtype, device, maxPositions, LinearOptions);
         if (!config.TieWordEmbeddings)
         {
             lm_head = new TokenEmbedding("lm_head", config.VocabSize, config.HiddenSize, dtype, device);
@@ -36,6 +39,15 @@ public sealed class LlamaForCausalLM : nn.Module
     public ScalarType DType { get; }
 
     public Device Device { get; }
+
+    /// <summary>How the linear modules store and multiply their weights (quantization, decode kernels).</summary>
+    public LinearOptions LinearOptions { get; }
+
+    public WeightQuantization Quantization => LinearOptions.Quantization;
+
+    /// <summary>Resident bytes of all weights: the parameters (embeddings, norms, head, dense linears) plus quantized codes and scales.</summary>
+    public long WeightBytes =>
+        parameters().Sum(p => p.NumberOfElements * p.ElementSize) + Linears.Sum(l => l.Quantized?.Bytes ?? 0);
 
     public LlamaModel Model => model;
 
@@ -61,6 +73,9 @@ public sealed class LlamaForCausalLM : nn.Module
         }
 
         var head = (lm_head ?? model.EmbedTokens).Weight; // [V, hidden]
-        return nn.functional.linear(hidden, head).to_type(ScalarType.Float32).MoveToOuterDisposeScope();
+        var logits = LinearOptions.DecodeKernels && DecodeProducts.Applies(hidden, head.shape[1], DecodeProducts.DenseFormat(head.dtype))
+            ? DecodeProducts.Linear(hidden, head)
+            : nn.functional.linear(hidden, head); // [B, (T,) V]
+        return logits.to_type(ScalarType.Float32).MoveToOuterDisposeScope();
     }
 }

@@ -13,11 +13,11 @@ public sealed class LlamaMlp : nn.Module
     private readonly LlamaLinear down_proj;
 #pragma warning restore IDE1006
 
-    public LlamaMlp(int layer, LlamaConfig c, ScalarType dtype, Device device) : base("mlp")
+    public LlamaMlp(int layer, LlamaConfig c, ScalarType dtype, Device device, LinearOptions linear) : base("mlp")
     {
-        gate_proj = new LlamaLinear(new(layer, LinearKind.GateProj), c.HiddenSize, c.IntermediateSize, dtype, device);
-        up_proj = new LlamaLinear(new(layer, LinearKind.UpProj), c.HiddenSize, c.IntermediateSize, dtype, device);
-        down_proj = new LlamaLinear(new(layer, LinearKind.DownProj), c.IntermediateSize, c.HiddenSize, dtype, device);
+        gate_proj = new LlamaLinear(new(layer, LinearKind.GateProj), c.HiddenSize, c.IntermediateSize, dtype, device, linear);
+        up_proj = new LlamaLinear(new(layer, LinearKind.UpProj), c.HiddenSize, c.IntermediateSize, dtype, device, linear);
+        down_proj = new LlamaLinear(new(layer, LinearKind.DownProj), c.IntermediateSize, c.HiddenSize, dtype, device, linear);
         RegisterComponents();
     }
 

@@ -15,10 +15,10 @@ public sealed class LlamaModel : nn.Module
 #pragma warning restore IDE1006
     private readonly RotaryEmbedding rope;
 
-    public LlamaModel(LlamaConfig c, ScalarType dtype, Device device, long maxPositions) : base("model")
+    public LlamaModel(LlamaConfig c, ScalarType dtype, Device device, long maxPositions, LinearOptions linear) : base("model")
     {
         embed_tokens = new TokenEmbedding("embed_tokens", c.VocabSize, c.HiddenSize, dtype, device);
-        layers = new ModuleList<LlamaDecoderLayer>(Enumerable.Range(0, c.NumHiddenLayers).Select(i => new LlamaDecoderLayer(i, c, dtype, device)).ToArray());
+        layers = new ModuleList<LlamaDecoderLayer>(Enumerable.Range(0, c.NumHiddenLayers).Select(i => new LlamaDecoderLayer(i, c, dtype, device, linear)).ToArray());
         norm = new RmsNorm("norm", c.HiddenSize, c.RmsNormEps, dtype, device);
         rope = new RotaryEmbedding(c, maxPositions, device);
         RegisterComponents();

@@ -27,10 +27,12 @@ internal static class BenchSupport
     /// <summary>Copy bandwidth in bytes/s (read + write) over a tensor of <paramref name="bytes"/> bytes on <paramref name="device"/>; best of 5.</summary>
     public static double CopyBandwidth(Device device, long bytes = 1L << 30) => Checks.DeviceProbeCommand.CopyBandwidth(device, bytes);
 
-    /// <summary>Bytes of weights one decode step reads: every linear, the norms, and the output head (one embedding row is negligible).</summary>
-    public static long WeightBytesPerToken(LlamaForCausalLM model) =>
-        model.named_parameters().Where(p => p.name != "model.embed_tokens.weight" || model.Config.TieWordEmbeddings)
-            .Sum(p => p.parameter.NumberOfElements * p.parameter.ElementSize);
+    /// <summary>Bytes of weights one decode step reads: every linear (dense, or codes and scales), the norms, and the output head (one embedding row is negligible).</summary>
+    public static long WeightBytesPerToken(LlamaForCausalLM model)
+    {
+        var embedding = model.Model.EmbedTokens.Weight;
+        return model.WeightBytes - (model.Config.TieWordEmbeddings ? 0 : embedding.NumberOfElements * embedding.ElementSize);
+    }
 
     public static long PeakRssBytes()
     {

@@ -8,9 +8,10 @@ using static TorchSharp.torch;
 namespace InferenceHost.Tools.Checks;
 
 /// <summary>
-/// <c>dtype-compare --fixtures DIR [--device cpu|cuda] [--dtype bfloat16] [--lora-mode unmerged|merged] [--out FILE]</c>:
+/// <c>dtype-compare --fixtures DIR [--device cpu|cuda] [--dtype bfloat16] [--quantization none|int8|nf4] [--lora-mode unmerged|merged] [--out FILE]</c>:
 /// for every case of <c>goldens.json</c> (base, each LoRA, the soft prompt), the logits at every prompt position in
-/// <c>--dtype</c> against float32 on the same device: the largest and mean |difference|, and how often the top-1
+/// <c>--dtype</c> (with its weights quantized as <c>--quantization</c> says) against float32 on the same device: the
+/// largest and mean |difference|, the mean KL divergence of the next-token distribution, and how often the top-1
 /// token agrees. A report, not a pass/fail check (the goldens bound float32 only).
 /// </summary>
 public static class DTypeCompareCommand
@@ -21,6 +22,13 @@ public static class DTypeCompareCommand
         var dtypeName = args.Get("dtype") ?? "bfloat16";
         var dtype = DTypes.Parse(dtypeName);
         var merged = args.Get("lora-mode") == "merged";
+        var quantization = Model.Quantization.WeightQuantizationNames.TryParse(args.Get("quantization") ?? "none", out var q)
+            ? q : throw new CliException($"--quantization: '{args.Get("quantization")}' is not one of {Model.Quantization.WeightQuantizationNames.Allowed}");
+        if (merged && quantization != Model.Quantization.WeightQuantization.None)
+        {
+            throw new CliException("--lora-mode merged needs dense weights; a quantized base serves LoRA unmerged (docs/lora-modes.md)");
+        }
+
         var outFile = args.Get("out");
         var deviceName = args.Get("device") ?? "cpu";
         var device = DeviceOption.Parse(deviceName);
@@ -30,7 +38,7 @@ public static class DTypeCompareCommand
         {
             var dir = Path.Combine(fixtures, f.Model);
             using var reference = ModelLoader.Load(dir, new ModelLoadOptions { DType = ScalarType.Float32, Device = device });
-            using var low = ModelLoader.Load(dir, new ModelLoadOptions { DType = dtype, Device = device });
+            using var low = ModelLoader.Load(dir, new ModelLoadOptions { DType = dtype, Device = device, Quantization = quantization });
             var stats = new List<CaseStats>();
             foreach (var c in f.Cases)
             {
@@ -47,13 +55,14 @@ public static class DTypeCompareCommand
                 positions = stats.Sum(s => s.Positions),
                 top1_agreement = (double)stats.Sum(s => s.Top1Agree) / stats.Sum(s => s.Positions),
                 last_position_top1_agreement = (double)stats.Count(s => s.LastTop1Agrees) / stats.Count,
+                mean_kl = stats.Sum(s => s.MeanKl * s.Positions) / stats.Sum(s => s.Positions),
                 max_abs_error = stats.Max(s => s.MaxAbsError),
                 mean_abs_error = stats.Average(s => s.MeanAbsError),
                 per_case = stats,
             });
         }
 
-        var text = JsonSerializer.Serialize(new { verb = "dtype-compare", device = deviceName, dtype = dtypeName, reference = "float32", lora_mode = merged ? "merged" : "unmerged", fixtures = rows }, ConformanceCommand.Json);
+        var text = JsonSerializer.Serialize(new { verb = "dtype-compare", device = deviceName, dtype = dtypeName, quantization = quantization.ToString().ToLowerInvariant(), reference = "float32", lora_mode = merged ? "merged" : "unmerged", fixtures = rows }, ConformanceCommand.Json);
         stdout.WriteLine(text);
         if (outFile is not null)
         {
@@ -74,8 +83,8 @@ public static class DTypeCompareCommand
         return PromptLogits.Compute(model, ids, [(loaded, 1.0)], merged);
     }
 
-    /// <summary>One case: positions compared, top-1 agreements, and the |difference| of the logits (max and mean).</summary>
-    public sealed record CaseStats(string Case, int Positions, int Top1Agree, bool LastTop1Agrees, double MaxAbsError, double MeanAbsError)
+    /// <summary>One case: positions compared, top-1 agreements, the |difference| of the logits (max and mean), and the mean KL(reference ‖ other) in nats.</summary>
+    public sealed record CaseStats(string Case, int Positions, int Top1Agree, bool LastTop1Agrees, double MaxAbsError, double MeanAbsError, double MeanKl)
     {
         public static CaseStats Of(string label, Tensor reference, Tensor other)
         {
@@ -83,7 +92,9 @@ public static class DTypeCompareCommand
             var diff = (reference - other).abs();
             var agree = reference.argmax(1).eq(other.argmax(1)); // [T]
             var t = (int)reference.shape[0];
-            return new CaseStats(label, t, (int)agree.sum().item<long>(), agree[t - 1].item<bool>(), diff.max().item<float>(), diff.mean().item<float>());
+            var logP = reference.log_softmax(1); // [T, V]
+            var kl = (logP.exp() * (logP - other.log_softmax(1))).sum(1).mean().item<float>();
+            return new CaseStats(label, t, (int)agree.sum().item<long>(), agree[t - 1].item<bool>(), diff.max().item<float>(), diff.mean().item<float>(), kl);
         }
     }
 }

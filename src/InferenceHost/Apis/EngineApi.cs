@@ -4,7 +4,7 @@ namespace InferenceHost.Apis;
 
 /// <summary>
 /// <c>GET /v1/engine</c>: the LoRA mode as configured and as in effect, auto mode's thresholds, the recent
-/// mode switches with their reasons, and the batch, queue and slot gauges.
+/// mode switches with their reasons, the batch, queue and slot gauges, and the weights' format and resident bytes.
 /// </summary>
 public static class EngineApi
 {
@@ -52,6 +52,12 @@ public static class EngineApi
             slot_memory_bytes = new { total = engine.SlotMemory.Total, per_slot = engine.SlotMemory.PerSlot },
             max_sequence_length = engine.MaxSequenceLength,
             kv_cache_bytes = engine.KvCacheBytes,
+            weights = new
+            {
+                dtype = engine.Model.Model.DType.ToString().ToLowerInvariant(),
+                quantization = engine.Model.Model.Quantization.ToString().ToLowerInvariant(),
+                resident_bytes = engine.Model.Model.WeightBytes,
+            },
         });
     }
 }

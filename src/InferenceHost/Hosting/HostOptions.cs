@@ -17,6 +17,9 @@ public sealed class ModelOptions
     public string DType { get; set; } = "float32";
 
     public string Device { get; set; } = "cpu";
+
+    /// <summary>none (default), int8 or nf4: the linear modules' weights quantized at load (docs/lora-modes.md for LoRA on top).</summary>
+    public string Quantization { get; set; } = "none";
 }
 
 /// <summary><c>Adapters</c>: where adapters are discovered and from where they may be loaded.</summary>

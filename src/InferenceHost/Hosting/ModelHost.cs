@@ -1,6 +1,7 @@
 using InferenceHost.Adapters;
 using InferenceHost.Engine;
 using InferenceHost.Model;
+using InferenceHost.Model.Quantization;
 using Microsoft.Extensions.Options;
 
 namespace InferenceHost.Hosting;
@@ -63,10 +64,12 @@ public sealed class ModelHost(
 
         HostParsing.TryDType(mo.DType, out var dtype);
         var device = TorchSharp.torch.device(mo.Device);
-        var model = ModelLoader.Load(path, new ModelLoadOptions { DType = dtype, Device = device });
+        var quantization = InferenceHost.Model.Quantization.WeightQuantizationNames.Parse(mo.Quantization, "Model:Quantization");
+        var model = ModelLoader.Load(path, new ModelLoadOptions { DType = dtype, Device = device, Quantization = quantization });
         var chat = CreateChatPrompter(path, model);
         var name = string.IsNullOrWhiteSpace(mo.Name) ? model.Name : mo.Name;
-        logger.LogInformation("Loaded model {Name} from {Path} ({DType}, {Device}) in {Ms} ms", name, path, mo.DType, mo.Device, model.LoadTime.TotalMilliseconds);
+        logger.LogInformation("Loaded model {Name} from {Path} ({DType}, {Device}, quantization {Quantization}) in {Ms} ms; weights resident: {WeightMiB:F0} MiB",
+            name, path, mo.DType, mo.Device, quantization.Name(), model.LoadTime.TotalMilliseconds, model.Model.WeightBytes / 1048576.0);
 
         var lo = loraOptions.Value;
         var eo = engineOptions.Value;

@@ -22,6 +22,11 @@ internal sealed class ModelOptionsValidator : IValidateOptions<ModelOptions>
             errors.Add($"Model:Device: '{o.Device}' requested but CUDA is not available (torch.cuda.is_available() is false); use cpu");
         }
 
+        if (!InferenceHost.Model.Quantization.WeightQuantizationNames.TryParse(o.Quantization, out _))
+        {
+            errors.Add($"Model:Quantization: '{o.Quantization}' is not one of {InferenceHost.Model.Quantization.WeightQuantizationNames.Allowed}");
+        }
+
         if (o.Path.Length > 0 && !Directory.Exists(o.Path))
         {
             errors.Add($"Model:Path: directory '{Path.GetFullPath(o.Path)}' does not exist");
@@ -31,14 +36,20 @@ internal sealed class ModelOptionsValidator : IValidateOptions<ModelOptions>
     }
 }
 
-internal sealed class LoraOptionsValidator : IValidateOptions<LoraOptions>
+internal sealed class LoraOptionsValidator(IOptions<ModelOptions> model) : IValidateOptions<LoraOptions>
 {
     public ValidateOptionsResult Validate(string? name, LoraOptions o)
     {
         var errors = new List<string>();
-        if (!HostParsing.TryLoraMode(o.Mode, out _))
+        if (!HostParsing.TryLoraMode(o.Mode, out var mode))
         {
             errors.Add($"Lora:Mode: '{o.Mode}' is not one of unmerged, merged, auto");
+        }
+        else if (mode == InferenceHost.Engine.LoraMode.Merged
+            && InferenceHost.Model.Quantization.WeightQuantizationNames.TryParse(model.Value.Quantization, out var q)
+            && q != InferenceHost.Model.Quantization.WeightQuantization.None)
+        {
+            errors.Add($"Lora:Mode: merged needs dense base weights, but Model:Quantization is '{model.Value.Quantization}' (a merge into quantized weights cannot be exact); use unmerged or auto, which stays unmerged on a quantized base (docs/lora-modes.md)");
         }
 
         foreach (var t in o.TargetModules.Where(t => InferenceHost.Model.Llama.LinearSite.ParseShortName(t) is null))

@@ -1,0 +1,104 @@
+using InferenceHost.Model.Quantization;
+using static TorchSharp.torch;
+
+namespace InferenceHost.Model.Kernels;
+
+/// <summary>
+/// The one place that chooses between the C# decode kernels and libtorch: a product goes to the kernels when
+/// it is decode-shaped (at most <see cref="MaxRows"/> activation rows for its weight format), on the CPU, without
+/// autograd, and the weight is float32, bfloat16 or quantized; everything else (prefill, big batches, CUDA,
+/// float16, training) stays with libtorch.
+/// </summary>
+public static class DecodeProducts
+{
+    /// <summary>
+    /// Rows up to which the kernels beat libtorch for a weight format, measured with <c>bench-kernels</c> on
+    /// TinyLlama's 2048→5632 product on this project's 2-core AVX-512 machine (docs/benchmarks.md): float32
+    /// 1.5–2.7× faster up to 16 rows; bfloat16 only at one row (libtorch's bfloat16 product, oneDNN with the
+    /// CPU's AVX512-BF16 dot products, wins from two rows on); int8 and NF4 against unpack-then-libtorch up to 8.
+    /// </summary>
+    public static int MaxRows(KernelFormat format) => format == KernelFormat.BFloat16 ? 1 : 8;
+
+    /// <summary>The kernel format of a dense weight of <paramref name="dtype"/>, or null when the kernels do not read it.</summary>
+    public static KernelFormat? DenseFormat(ScalarType dtype) => dtype switch
+    {
+        ScalarType.Float32 => KernelFormat.Float32,
+        ScalarType.BFloat16 => KernelFormat.BFloat16,
+        _ => null,
+    };
+
+    /// <summary>Whether a product of <paramref name="x"/> ([..., in]) with a weight in <paramref name="format"/> goes to the kernels.</summary>
+    public static bool Applies(Tensor x, long inFeatures, KernelFormat? format) =>
+        format is { } f && x.device_type == TorchSharp.DeviceType.CPU && !x.requires_grad
+        && x.NumberOfElements <= MaxRows(f) * inFeatures && x.dtype is ScalarType.Float32 or ScalarType.BFloat16;
+
+    /// <summary>The instruction set the kernels use for <paramref name="format"/> on this machine.</summary>
+    public static KernelIsa Isa(KernelFormat format) => DecodeKernels.Best(format);
+
+    /// <summary>Threads a product is split across (the caller and the pool's workers).</summary>
+    public static int Threads => KernelPool.Shared.Threads;
+
+    /// <summary>x · Wᵀ for a dense [out, in] float32 or bfloat16 CPU weight; the result in x's dtype, [..., out].</summary>
+    public static Tensor Linear(Tensor x, Tensor weight) => Run(x, DenseJob(weight), null);
+
+    /// <summary>x · Wᵀ for a quantized CPU weight; the result in x's dtype, [..., out].</summary>
+    public static Tensor Linear(Tensor x, QuantizedWeight weight) => Run(x, weight.Job(), null);
+
+    /// <summary>A quantized CPU weight as a dense [out, in] tensor in <paramref name="dtype"/>, decoded by the kernels' own loads over the pool's threads.</summary>
+    public static Tensor Unpack(QuantizedWeight weight, ScalarType dtype) => Unpack(weight.Job(), dtype, null);
+
+    internal static unsafe Tensor Unpack(ProductJob job, ScalarType dtype, KernelIsa? isa)
+    {
+        using var scope = NewDisposeScope();
+        var w = empty(job.Out, job.In, dtype: ScalarType.Float32); // [out, in]
+        job.Y = (float*)TensorMemory.Pointer(w, ScalarType.Float32);
+        job.Unpack = true;
+        job.M = 1;
+        job.Isa = isa ?? DecodeKernels.Best(job.Format);
+        KernelPool.Shared.Run(job);
+        return (dtype == ScalarType.Float32 ? w : w.to_type(dtype)).MoveToOuterDisposeScope();
+    }
+
+    internal static unsafe ProductJob DenseJob(Tensor weight)
+    {
+        var format = weight.dtype == ScalarType.BFloat16 ? KernelFormat.BFloat16 : KernelFormat.Float32;
+        return new ProductJob
+        {
+            Format = format,
+            W = (byte*)TensorMemory.Pointer(weight, weight.dtype),
+            RowBytes = weight.shape[1] * weight.ElementSize,
+            In = (int)weight.shape[1],
+            Out = (int)weight.shape[0],
+        };
+    }
+
+    /// <summary>Runs <paramref name="job"/> (its weight set) on <paramref name="x"/>; <paramref name="isa"/> forces an instruction set (tests).</summary>
+    internal static unsafe Tensor Run(Tensor x, ProductJob job, KernelIsa? isa)
+    {
+        if (x.shape[^1] != job.In)
+        {
+            throw new ArgumentException($"x has {x.shape[^1]} features, the weight {job.In}");
+        }
+
+        using var scope = NewDisposeScope();
+        var shape = x.shape.ToArray();
+        shape[^1] = job.Out;
+        var xf = x.to_type(ScalarType.Float32).contiguous(); // [..., in]
+        var y = empty(shape, dtype: ScalarType.Float32); // [..., out]
+        job.M = (int)(x.NumberOfElements / job.In);
+        job.X = (float*)TensorMemory.Pointer(xf, ScalarType.Float32);
+        job.Y = (float*)TensorMemory.Pointer(y, ScalarType.Float32);
+        job.Isa = isa ?? DecodeKernels.Best(job.Format);
+        if (!DecodeKernels.Supports(job.Isa, job.Format))
+        {
+            throw new PlatformNotSupportedException($"{job.Isa} does not run {job.Format} on this machine");
+        }
+
+        if (job.M > 0)
+        {
+            KernelPool.Shared.Run(job);
+        }
+
+        return (x.dtype == ScalarType.Float32 ? y : y.to_type(x.dtype)).MoveToOuterDisposeScope();
+    }
+}
