@@ -20,6 +20,9 @@ public sealed class ModelOptions
 
     /// <summary>none (default), int8 or nf4: the linear modules' weights quantized at load (docs/lora-modes.md for LoRA on top).</summary>
     public string Quantization { get; set; } = "none";
+
+    /// <summary>Decode-shaped CPU products through the C# kernels (docs/benchmarks.md); false = libtorch for every product.</summary>
+    public bool DecodeKernels { get; set; } = true;
 }
 
 /// <summary><c>Adapters</c>: where adapters are discovered and from where they may be loaded.</summary>
