@@ -1,7 +1,5 @@
-using InferenceHost.Adapters.Peft;
-using InferenceHost.Model.Llama;
 using InferenceHost.Tests.Shared;
-using static TorchSharp.torch;
+using InferenceHost.Tools;
 
 namespace InferenceHost.Gateway.Tests.Harness;
 
@@ -13,28 +11,17 @@ public static class SyntheticAdapters
     /// <summary>adapter-0 .. adapter-11: rank 4 on q_proj and v_proj, written once per test run.</summary>
     public static string TwelveDir => Twelve.Value;
 
+    /// <summary>Writes them with the server's own <c>synth-adapters</c> verb (seed 7).</summary>
     public static string Write(int count)
     {
         var dir = Path.Combine(Path.GetTempPath(), $"gateway-adapters-{Environment.ProcessId}-{count}");
-        var config = Model.Checkpoints.LlamaConfig.Load(Path.Combine(TestFixtures.ModelDir("tiny-llama"), "config.json"));
-        using var generator = new Generator(7, CPU);
-        LinearKind[] targets = [LinearKind.QProj, LinearKind.VProj];
-        for (var i = 0; i < count; i++)
-        {
-            using var scope = NewDisposeScope();
-            var modules = new Dictionary<LinearSite, (Tensor, Tensor)>();
-            for (var layer = 0; layer < config.NumHiddenLayers; layer++)
-            {
-                foreach (var kind in targets)
-                {
-                    var (inF, outF) = config.LinearShape(kind);
-                    modules[new LinearSite(layer, kind)] = (randn(4, inF, generator: generator) * 0.1, randn(outF, 4, generator: generator) * 0.02);
-                }
-            }
-
-            PeftAdapterWriter.WriteLora(Path.Combine(dir, $"adapter-{i}"), "tiny-llama", new LoraFileSettings(4, 8, targets), modules);
-        }
-
-        return dir;
+        var verb = ToolVerbs.All.Single(v => v.Name == "synth-adapters");
+        string[] args =
+        [
+            "--model", TestFixtures.ModelDir("tiny-llama"), "--out", dir, "--count", $"{count}", "--rank", "4", "--alpha", "8",
+            "--targets", "q_proj,v_proj", "--seed", "7",
+        ];
+        var exit = verb.Run(verb.Parse(args), TextWriter.Null);
+        return exit == 0 ? dir : throw new InvalidOperationException($"synth-adapters exited {exit}");
     }
 }
