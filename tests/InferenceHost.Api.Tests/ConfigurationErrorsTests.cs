@@ -13,6 +13,7 @@ public sealed class ConfigurationErrorsTests
     [InlineData("Model:DecodeKernels", "maybe", "'Model:DecodeKernels' to type 'System.Boolean': maybe is not a valid value for Boolean")]
     [InlineData("Engine:MaxBatchSize", "abc", "'Engine:MaxBatchSize' to type 'System.Int32'")]
     [InlineData("Model:Quantization", "int4", "Model:Quantization: 'int4' is not one of none, int8, nf4")]
+    [InlineData("Engine:MaxBatchSize", "0", "Engine:MaxBatchSize: The field MaxBatchSize must be between 1 and")]
     public void A_bad_value_is_one_line_naming_its_key(string key, string value, string expected)
     {
         var problems = Validate(new Dictionary<string, string?> { [key] = value });
