@@ -73,7 +73,7 @@ public sealed class LlamaForCausalLM : nn.Module
         }
 
         var head = (lm_head ?? model.EmbedTokens).Weight; // [V, hidden]
-        var logits = LinearOptions.DecodeKernels && DecodeProducts.Applies(hidden, head.shape[1], DecodeProducts.DenseFormat(head.dtype))
+        var logits = LinearOptions.DecodeKernels && !head.requires_grad && DecodeProducts.Applies(hidden, head.shape[1], DecodeProducts.DenseFormat(head.dtype))
             ? DecodeProducts.Linear(hidden, head)
             : nn.functional.linear(hidden, head); // [B, (T,) V]
         return logits.to_type(ScalarType.Float32).MoveToOuterDisposeScope();

@@ -108,7 +108,8 @@ public sealed class LlamaLinear : nn.Module
             throw new InvalidOperationException($"{Site}: quantized weights were never loaded");
         }
 
-        return options.DecodeKernels && DecodeProducts.Applies(x, InFeatures, DecodeProducts.DenseFormat(weight.dtype))
+        // A trained weight (full fine-tuning, pre-training) needs libtorch's autograd even when x needs no gradient.
+        return options.DecodeKernels && !weight.requires_grad && DecodeProducts.Applies(x, InFeatures, DecodeProducts.DenseFormat(weight.dtype))
             ? DecodeProducts.Linear(x, weight)
             : nn.functional.linear(x, weight);
     }

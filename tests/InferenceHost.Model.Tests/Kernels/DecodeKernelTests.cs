@@ -129,6 +129,23 @@ public sealed class DecodeKernelTests
     }
 
     [Fact]
+    public void A_trained_weight_gets_its_gradient_on_a_decode_shaped_input()
+    {
+        // Full fine-tuning and pre-training train the weight; an input that needs no gradient (one row, as the
+        // kernels take) must still go through libtorch's autograd, or the weight silently learns nothing.
+        using var scope = NewDisposeScope();
+        manual_seed(3);
+        using var linear = new LlamaLinear(new LinearSite(0, LinearKind.QProj), 40, 24, ScalarType.Float32, CPU);
+        linear.Weight.requires_grad_(true);
+        var x = randn(1, 1, 40);
+
+        linear.Forward(x, null).sum().backward();
+
+        Assert.NotNull(linear.Weight.grad);
+        Assert.True(linear.Weight.grad!.abs().sum().item<float>() > 0);
+    }
+
+    [Fact]
     public void The_vector_nf4_code_book_is_the_table()
     {
         Assert.Equal(Nf4.Table, DecodeKernels.Nf4CodeBook());
