@@ -1,4 +1,5 @@
 using InferenceHost.CommandLine;
+using InferenceHost.Model.Quantization;
 using static TorchSharp.torch;
 
 namespace InferenceHost.Tools;
@@ -12,4 +13,8 @@ internal static class DTypes
         "float16" or "fp16" or "f16" => ScalarType.Float16,
         _ => throw new CliException($"--dtype: '{name}' is not one of float32, bfloat16, float16"),
     };
+
+    /// <summary>A <c>--quantization</c> value: none, int8 or nf4.</summary>
+    public static WeightQuantization ParseQuantization(string name) =>
+        WeightQuantizationNames.TryParse(name, out var q) ? q : throw new CliException($"--quantization: '{name}' is not one of {WeightQuantizationNames.Allowed}");
 }

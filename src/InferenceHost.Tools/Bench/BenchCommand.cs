@@ -31,8 +31,7 @@ public static class BenchCommand
     {
         var shape = args.Get("shape") ?? "tinyllama-1.1b";
         var dtypes = args.List("dtype", "float32,bfloat16").Select(DTypes.Parse).ToArray();
-        var quantizations = args.List("quantization", "none").Select(q => WeightQuantizationNames.TryParse(q, out var v)
-            ? v : throw new CliException($"--quantization: '{q}' is not one of {WeightQuantizationNames.Allowed}")).ToArray();
+        var quantizations = args.List("quantization", "none").Select(DTypes.ParseQuantization).ToArray();
         var kernels = args.List("kernels", "on").Select(k => k switch
         {
             "on" => true,

@@ -22,8 +22,7 @@ public static class DTypeCompareCommand
         var dtypeName = args.Get("dtype") ?? "bfloat16";
         var dtype = DTypes.Parse(dtypeName);
         var merged = args.Get("lora-mode") == "merged";
-        var quantization = Model.Quantization.WeightQuantizationNames.TryParse(args.Get("quantization") ?? "none", out var q)
-            ? q : throw new CliException($"--quantization: '{args.Get("quantization")}' is not one of {Model.Quantization.WeightQuantizationNames.Allowed}");
+        var quantization = DTypes.ParseQuantization(args.Get("quantization") ?? "none");
         if (merged && quantization != Model.Quantization.WeightQuantization.None)
         {
             throw new CliException("--lora-mode merged needs dense weights; a quantized base serves LoRA unmerged (docs/lora-modes.md)");

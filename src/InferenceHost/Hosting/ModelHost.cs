@@ -64,7 +64,7 @@ public sealed class ModelHost(
 
         HostParsing.TryDType(mo.DType, out var dtype);
         var device = TorchSharp.torch.device(mo.Device);
-        var quantization = InferenceHost.Model.Quantization.WeightQuantizationNames.Parse(mo.Quantization, "Model:Quantization");
+        var quantization = WeightQuantizationNames.Parse(mo.Quantization, "Model:Quantization");
         var model = ModelLoader.Load(path, new ModelLoadOptions { DType = dtype, Device = device, Quantization = quantization, DecodeKernels = mo.DecodeKernels });
         var chat = CreateChatPrompter(path, model);
         var name = string.IsNullOrWhiteSpace(mo.Name) ? model.Name : mo.Name;
