@@ -4,6 +4,7 @@ using InferenceHost.CommandLine;
 using InferenceHost.Model;
 using InferenceHost.Trainer.Data;
 using InferenceHost.Trainer.Evaluation;
+using InferenceHost.Trainer.Output;
 using InferenceHost.Trainer.Training;
 
 namespace InferenceHost.Trainer;
@@ -54,6 +55,8 @@ public static class EvalCommand
         var pplLimit = args.Int("ppl-limit", 100);
         var pplBlock = args.Int("ppl-block", 256);
         var show = args.Int("show", 5);
+        var cardMetric = CardWriter.CheckMetric(args.Get("card-metric") ?? "rougeL");
+        var writeCards = !args.Flag("no-cards");
         if (taskSpecs.Count == 0 && pplText is null)
         {
             throw new CliException("give --data FILE[::TEMPLATE] (one or more tasks) and/or --ppl-text FILE");
@@ -88,7 +91,7 @@ public static class EvalCommand
                 }
             }
 
-            tasks.Add(new EvalTask($"{Path.GetFileNameWithoutExtension(spec.Path)}/{template.Name}", examples, sources));
+            tasks.Add(new EvalTask($"{Path.GetFileNameWithoutExtension(spec.Path)}/{template.Name}", examples, sources, spec.Path, $"{template.Name}#0"));
         }
 
         List<string>? heldOut = null;
@@ -104,6 +107,13 @@ public static class EvalCommand
         var md = $"<!-- {commandLine} -->\n\n" + Comparison.Markdown(results, tasks, show);
         File.WriteAllText(Path.Combine(outDir, "results.md"), md);
         log.WriteLine($"wrote {Path.Combine(outDir, "results.md")} and results.json");
+        if (writeCards && tasks.Count > 0 && tasks[0].Examples.Count > 0)
+        {
+            foreach (var card in CardWriter.Write(results, tasks[0], cardMetric, baseModel.Name, DateTimeOffset.UtcNow, log))
+            {
+                log.WriteLine($"wrote the evaluation card {card} ({tasks[0].Name}, {cardMetric})");
+            }
+        }
         Console.Out.Write(md);
         return 0;
     }

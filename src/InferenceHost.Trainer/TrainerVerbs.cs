@@ -75,6 +75,8 @@ public static class TrainerVerbs
             Value("batch-size", "Generation batch."), Value("ppl-text", "Held-out text for perplexity."), Value("ppl-field", "Its .jsonl field."),
             Value("ppl-limit", "Documents of it."), Value("ppl-block", "Tokens per perplexity block."), Value("show", "Example generations shown."),
             Flag("skip-bad", "Skip bad records."), Flag("truncate-prompt", "Shorten over-long prompts."),
+            Value("card-metric", "The metric of the evaluation cards (eval_results.json) written beside each adapter and full fine-tune for the first task: rouge1, rouge2, rougeL (default), rougeLsum, bleu or exact_match."),
+            Flag("no-cards", "Write no evaluation cards."),
         ], (a, log) => EvalCommand.Run(a, Console.Error, commandLine)),
         new("train-tokenizer", "Learn a byte-level BPE (GPT-2 bytes, Llama 3 pre-tokenizer) on text; writes tokenizer.json + tokenizer_config.json.",
         [

@@ -16,13 +16,18 @@ public sealed class EvalTests : IDisposable
         File.WriteAllLines(data, ["{\"id\": \"a\", \"text\": \"one two\", \"label\": \"three four\"}", "{\"id\": \"b\", \"text\": \"five\", \"label\": \"six\"}"]);
         var outDir = Path.Combine(temp, "eval");
         var fixture = TestFixtures.ModelDir("tiny-llama");
+        // Copies: eval writes each adapter's evaluation card beside its files.
+        var qv = CopyOf(TestFixtures.AdapterDir("tiny-llama", "lora-qv"));
+        var soft = CopyOf(TestFixtures.AdapterDir("tiny-llama", "soft-8"));
         var args = TrainerVerbs.Parse("eval",
         [
-            "--model", fixture, "--model", $"copy={fixture}",
-            "--adapter", $"qv={TestFixtures.AdapterDir("tiny-llama", "lora-qv")}", "--adapter", $"soft={TestFixtures.AdapterDir("tiny-llama", "soft-8")}",
+            "--model", fixture, "--model", $"copy={CopyOf(fixture)}",
+            "--adapter", $"qv={qv}", "--adapter", $"soft={soft}",
             "--data", data + "::{text} =|||{label}", "--max-new-tokens", "3", "--ppl-text", data, "--ppl-field", "text", "--ppl-block", "4", "--out", outDir,
+            "--card-metric", "exact_match",
         ]);
-        Assert.Equal(0, EvalCommand.Run(args, TextWriter.Null, "test"));
+        var log = new StringWriter();
+        Assert.Equal(0, EvalCommand.Run(args, log, "test"));
 
         var md = File.ReadAllText(Path.Combine(outDir, "results.md"));
         foreach (var row in new[] { "| base | Base |", "| soft | PromptTuning |", "| qv | Lora |", "| copy | Full |", "Forgetting", "**task.jsonl:1 (a)**" })
@@ -47,6 +52,60 @@ public sealed class EvalTests : IDisposable
         }
 
         Assert.Contains("| distinct-2 | repetition |", md);
+
+        // Cards: what the server lists under each adapter, scores equal to the run's own (fractions, BLEU 0..100).
+        foreach (var (dir, index) in new[] { (qv, 2), (soft, 1) })
+        {
+            var (card, error) = InferenceHost.Adapters.EvaluationCardReader.TryRead(dir);
+            Assert.Null(error);
+            Assert.NotNull(card);
+            var scores = systems[index]!["scores"]!.AsObject().Single().Value!;
+            var baseScores = systems[0]!["scores"]!.AsObject().Single().Value!;
+            Assert.StartsWith("task/", card.Task);
+            Assert.Equal(("exact_match", 2, "tiny-llama"), (card.Metric, card.Examples!.Value, card.BaseModel!));
+            Assert.Equal(scores["exact_match"]!.GetValue<double>() / 100, card.Score, 12);
+            Assert.Equal(baseScores["exact_match"]!.GetValue<double>() / 100, card.BaseScore!.Value, 12);
+            Assert.Equal(scores["rouge_l"]!.GetValue<double>() / 100, card.Scores!["rougeL"], 12);
+            Assert.Equal(scores["bleu"]!.GetValue<double>(), card.Scores["bleu"], 12);
+            Assert.Equal(data, card.Data);
+        }
+
+        Assert.Contains("evaluation card", log.ToString());
+        Assert.False(File.Exists(Path.Combine(fixture, InferenceHost.Adapters.EvaluationCardReader.FileName)), "the base gets no card");
+    }
+
+    [Fact]
+    public void No_cards_writes_none_and_an_unknown_card_metric_is_refused_by_name()
+    {
+        var data = Path.Combine(temp, "task.jsonl");
+        File.WriteAllLines(data, ["{\"text\": \"one\", \"label\": \"two\"}"]);
+        var qv = CopyOf(TestFixtures.AdapterDir("tiny-llama", "lora-qv"));
+        string[] common = ["--model", TestFixtures.ModelDir("tiny-llama"), "--adapter", $"qv={qv}", "--data", data + "::{text} =|||{label}", "--max-new-tokens", "2", "--out", Path.Combine(temp, "e")];
+        Assert.Equal(0, EvalCommand.Run(TrainerVerbs.Parse("eval", [.. common, "--no-cards"]), TextWriter.Null, "test"));
+        Assert.False(File.Exists(Path.Combine(qv, InferenceHost.Adapters.EvaluationCardReader.FileName)));
+        var e = Assert.Throws<CliException>(() => EvalCommand.Run(TrainerVerbs.Parse("eval", [.. common, "--card-metric", "rogue"]), TextWriter.Null, "test"));
+        Assert.Contains("--card-metric rogue", e.Message);
+        Assert.Contains("exact_match", e.Message);
+    }
+
+    [Theory]
+    [InlineData("Job interview", "job interview", true)]
+    [InlineData("  job   interview.\nthe rest of the generation", "Job Interview", true)]
+    [InlineData("job interviews", "job interview", false)]
+    [InlineData("", "job interview", false)]
+    public void Exact_match_compares_the_first_line_normalized(string prediction, string reference, bool match) =>
+        Assert.Equal(match ? 100 : 0, Evaluation.TextScores.Compute([prediction], [reference]).ExactMatch);
+
+    private string CopyOf(string dir)
+    {
+        var copy = Path.Combine(temp, "copies", Path.GetFileName(dir));
+        Directory.CreateDirectory(copy);
+        foreach (var f in Directory.GetFiles(dir))
+        {
+            File.Copy(f, Path.Combine(copy, Path.GetFileName(f)));
+        }
+
+        return copy;
     }
 
     [Fact]

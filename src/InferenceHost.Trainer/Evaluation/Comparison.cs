@@ -25,8 +25,8 @@ public enum SystemKind
 /// <summary>A system to evaluate: the base, an adapter on the base, or a separately trained full model.</summary>
 public sealed record SystemSpec(string Name, SystemKind Kind, string Directory);
 
-/// <summary>An evaluation task: examples rendered with a template (prompt ids + reference).</summary>
-public sealed record EvalTask(string Name, IReadOnlyList<GenerationExample> Examples, IReadOnlyList<string> Sources);
+/// <summary>An evaluation task: examples of <paramref name="Data"/> rendered with <paramref name="Template"/> (prompt ids + reference).</summary>
+public sealed record EvalTask(string Name, IReadOnlyList<GenerationExample> Examples, IReadOnlyList<string> Sources, string Data, string Template);
 
 /// <summary>One system's results.</summary>
 public sealed record SystemResult(
@@ -140,19 +140,21 @@ public static class Comparison
         foreach (var task in tasks)
         {
             md.AppendLine(CultureInfo.InvariantCulture, $"### {task.Name} ({task.Examples.Count} examples)").AppendLine();
-            md.AppendLine("| system | kind | trainable params | size on disk | ROUGE-1 | ROUGE-2 | ROUGE-L | ROUGE-Lsum | BLEU | ROUGE-L vs base | BLEU vs base | distinct-2 | repetition |");
-            md.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            md.AppendLine("| system | kind | trainable params | size on disk | ROUGE-1 | ROUGE-2 | ROUGE-L | ROUGE-Lsum | BLEU | exact match | ROUGE-L vs base | BLEU vs base | distinct-2 | repetition |");
+            md.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             var b = baseline.Scores[task.Name];
             foreach (var r in results)
             {
                 var s = r.Scores[task.Name];
                 md.AppendLine(CultureInfo.InvariantCulture,
-                    $"| {r.Name} | {r.Kind} | {Params(r.TrainableParameters)} | {(r.SizeBytes == 0 ? "-" : $"{r.SizeBytes / 1024.0:N1} KiB")} | {s.Rouge1:F2} | {s.Rouge2:F2} | {s.RougeL:F2} | {s.RougeLsum:F2} | {s.Bleu:F2} | {(ReferenceEquals(r, baseline) ? "-" : Pct(s.RougeL, b.RougeL))} | {(ReferenceEquals(r, baseline) ? "-" : Pct(s.Bleu, b.Bleu))} | {r.Diversity[task.Name].Distinct2:F3} | {r.Diversity[task.Name].RepetitionRate:F3} |");
+                    $"| {r.Name} | {r.Kind} | {Params(r.TrainableParameters)} | {(r.SizeBytes == 0 ? "-" : $"{r.SizeBytes / 1024.0:N1} KiB")} | {s.Rouge1:F2} | {s.Rouge2:F2} | {s.RougeL:F2} | {s.RougeLsum:F2} | {s.Bleu:F2} | {s.ExactMatch:F1} | {(ReferenceEquals(r, baseline) ? "-" : Pct(s.RougeL, b.RougeL))} | {(ReferenceEquals(r, baseline) ? "-" : Pct(s.Bleu, b.Bleu))} | {r.Diversity[task.Name].Distinct2:F3} | {r.Diversity[task.Name].RepetitionRate:F3} |");
             }
 
             md.AppendLine();
         }
 
+        md.AppendLine("exact match: the generation's first line equals the reference after lower-casing, dropping punctuation and " +
+            "collapsing white space (per cent of examples). ").AppendLine();
         md.AppendLine("distinct-2: distinct word bigrams over all bigrams of a system's generations (Li et al. 2016); repetition: " +
             "share of a generation's word 4-grams that repeat an earlier one in it, averaged (seq-rep-4, Welleck et al. 2019).").AppendLine();
 

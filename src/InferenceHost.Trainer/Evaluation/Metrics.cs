@@ -2,8 +2,13 @@ using InferenceHost.Evaluation;
 
 namespace InferenceHost.Trainer.Evaluation;
 
-/// <summary>ROUGE-1/2/L/Lsum F-measures and corpus BLEU, all ×100 (as papers report them).</summary>
-public sealed record TextScores(double Rouge1, double Rouge2, double RougeL, double RougeLsum, double Bleu)
+/// <summary>
+/// ROUGE-1/2/L/Lsum F-measures, corpus BLEU and exact match, all ×100 (as papers report them). Exact match
+/// compares the generation's first line with the reference, both lower-cased, with punctuation dropped and
+/// runs of white space made one (SQuAD's normalization, less its article removal): the metric of short
+/// labels such as a dialogue's topic, where ROUGE credits a near miss.
+/// </summary>
+public sealed record TextScores(double Rouge1, double Rouge2, double RougeL, double RougeLsum, double Bleu, double ExactMatch)
 {
     /// <summary>rouge_score with the Porter stemmer (as Hugging Face's evaluate does); sacreBLEU 13a corpus BLEU.</summary>
     public static TextScores Compute(IReadOnlyList<string> predictions, IReadOnlyList<string> references)
@@ -18,6 +23,20 @@ public sealed record TextScores(double Rouge1, double Rouge2, double RougeL, dou
         var mean = agg.Mean();
         double F(string t) => mean.TryGetValue(t, out var s) ? s.FMeasure * 100 : 0;
         var bleu = predictions.Count == 0 ? 0 : InferenceHost.Evaluation.Bleu.Corpus(predictions, references).Score;
-        return new TextScores(F(RougeTypes.Rouge1), F(RougeTypes.Rouge2), F(RougeTypes.RougeL), F(RougeTypes.RougeLsum), bleu);
+        var exact = predictions.Count == 0 ? 0 : 100.0 * predictions.Where((p, i) => Normalize(FirstLine(p)) == Normalize(references[i])).Count() / predictions.Count;
+        return new TextScores(F(RougeTypes.Rouge1), F(RougeTypes.Rouge2), F(RougeTypes.RougeL), F(RougeTypes.RougeLsum), bleu, exact);
     }
+
+    /// <summary>The scores by the names an evaluation card uses: ROUGE and exact match as fractions, BLEU on sacreBLEU's 0..100.</summary>
+    public IReadOnlyDictionary<string, double> CardScores() => new Dictionary<string, double>(StringComparer.Ordinal)
+    {
+        ["rouge1"] = Rouge1 / 100, ["rouge2"] = Rouge2 / 100, ["rougeL"] = RougeL / 100, ["rougeLsum"] = RougeLsum / 100,
+        ["bleu"] = Bleu, ["exact_match"] = ExactMatch / 100,
+    };
+
+    private static string FirstLine(string text) => text.TrimStart().Split('\n', 2)[0];
+
+    internal static string Normalize(string text) =>
+        string.Join(' ', new string([.. text.ToLowerInvariant().Where(c => !char.IsPunctuation(c) && !char.IsSymbol(c))])
+            .Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
 }
