@@ -91,7 +91,7 @@ public static class EvalCommand
                 }
             }
 
-            tasks.Add(new EvalTask($"{Path.GetFileNameWithoutExtension(spec.Path)}/{template.Name}", examples, sources, spec.Path, $"{template.Name}#0"));
+            tasks.Add(new EvalTask($"{Path.GetFileNameWithoutExtension(spec.Path)}/{template.Name}", examples, sources, spec.Path, template.Name.Contains('#', StringComparison.Ordinal) ? template.Name : $"{template.Name}#0"));
         }
 
         List<string>? heldOut = null;

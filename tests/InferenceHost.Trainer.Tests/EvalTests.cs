@@ -62,6 +62,8 @@ public sealed class EvalTests : IDisposable
             var scores = systems[index]!["scores"]!.AsObject().Single().Value!;
             var baseScores = systems[0]!["scores"]!.AsObject().Single().Value!;
             Assert.StartsWith("task/", card.Task);
+            Assert.EndsWith("#0", card.Template); // phrasing 0 is what eval renders
+            Assert.Single(card.Template!, '#');
             Assert.Equal(("exact_match", 2, "tiny-llama"), (card.Metric, card.Examples!.Value, card.BaseModel!));
             Assert.Equal(scores["exact_match"]!.GetValue<double>() / 100, card.Score, 12);
             Assert.Equal(baseScores["exact_match"]!.GetValue<double>() / 100, card.BaseScore!.Value, 12);
