@@ -4,9 +4,9 @@ using static TorchSharp.torch;
 namespace InferenceHost.Adapters;
 
 /// <summary>
-/// Merged mode: adds one LoRA combination into the base weights (W += Σ weight · scale · B·A, through
-/// <see cref="LoraMath.MergeInto"/>), and restores the base exactly from pristine copies of the touched
-/// matrices — after any number of switches the weights equal the originals bit for bit. Refuses a merge that
+/// Merged mode: writes one LoRA combination into the base weights (W = P + Σ weight · scale · B·A from the
+/// pristine copy P of each touched matrix, through <see cref="LoraMath.MergeFrom"/>), and restores the base
+/// exactly from those pristine copies — after any number of switches the weights equal the originals bit for bit. Refuses a merge that
 /// could make weights non-finite, as PEFT's safe_merge does (by bounding the delta, see CheckBounded), leaving
 /// the base untouched. Owns the pristine copies; which combination is merged is the engine's mode state.
 /// </summary>
@@ -18,27 +18,55 @@ public sealed class WeightMerger : IDisposable
 
     public WeightMerger(LlamaForCausalLM model) => this.model = model;
 
-    /// <summary>Restores the base, then merges <paramref name="loras"/> (none = the base alone).</summary>
+    /// <summary>
+    /// Merges <paramref name="loras"/> (none = the base alone) in place of whatever was merged: each matrix the
+    /// combination touches is written once from its pristine copy (<see cref="LoraMath.MergeFrom"/>, so the
+    /// restore and the merge are one pass), and only the matrices the previous combination touched and this one
+    /// does not are copied back.
+    /// </summary>
     public void Merge(IReadOnlyList<LoraUse> loras)
     {
-        Restore();
-        CheckBounded(loras);
+        try
+        {
+            CheckBounded(loras);
+        }
+        catch (AdapterException)
+        {
+            Restore();
+            throw;
+        }
+
         using var noGrad = no_grad();
+        var terms = new Dictionary<LinearSite, List<(Tensor A, Tensor B, double Scale)>>();
         foreach (var (adapter, weight) in loras)
         {
             foreach (var (site, m) in adapter.Modules)
             {
-                var w = model.Linear(site).Weight; // [out, in]
-                if (!pristine.ContainsKey(site))
+                if (!terms.TryGetValue(site, out var list))
                 {
-                    pristine[site] = w.clone();
+                    terms[site] = list = [];
                 }
 
-                dirty.Add(site);
-                using var a = m.A.to(w.dtype, w.device);
-                using var b = m.B.to(w.dtype, w.device);
-                LoraMath.MergeInto(w, a, b, m.Scale * weight);
+                list.Add((m.A, m.B, m.Scale * weight));
             }
+        }
+
+        foreach (var site in dirty.Where(s => !terms.ContainsKey(s)))
+        {
+            model.Linear(site).Weight.copy_(pristine[site]);
+        }
+
+        dirty.Clear();
+        foreach (var (site, list) in terms)
+        {
+            var w = model.Linear(site).Weight; // [out, in]
+            if (!pristine.TryGetValue(site, out var p))
+            {
+                pristine[site] = p = w.clone();
+            }
+
+            dirty.Add(site);
+            LoraMath.MergeFrom(w, p, list);
         }
     }
 

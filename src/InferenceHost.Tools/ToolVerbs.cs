@@ -62,6 +62,9 @@ public static class ToolVerbs
             Shape, Value("dtype", "float32 (default) or bfloat16."), Value("ranks", "Comma-separated ranks (default 8,16,64)."),
             Value("targets", "Comma-separated target sets: qkvo, all-linear."), Value("batches", "Comma-separated batch sizes (default 1,8,32)."),
             Value("steps", "Timed decode steps."), Tokenizer, Work, Device,
+            Flag("switches-only", "Only the merged switch, cold load and slot memory (no decode table)."),
+            Value("merge-paths", "Merge paths timed in turn: kernel (the one-pass merge, default), libtorch (copy + addmm_), or both comma-separated."),
+            Value("rounds", "Rounds of the merge paths, alternated (default 1)."),
         ], LoraBenchCommand.Run),
         new("conformance", "Every case of goldens.json through the engine (or a server with --url), alone and batched, in each LoRA mode.",
         [

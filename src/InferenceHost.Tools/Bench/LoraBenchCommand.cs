@@ -5,6 +5,7 @@ using InferenceHost.Adapters.Peft;
 using InferenceHost.Adapters.Slots;
 using InferenceHost.Engine.Generation;
 using InferenceHost.Model;
+using InferenceHost.Model.Kernels;
 using InferenceHost.Model.Llama;
 using static TorchSharp.torch;
 
@@ -12,9 +13,11 @@ namespace InferenceHost.Tools.Bench;
 
 /// <summary>
 /// <c>bench-lora [--shape tinyllama-1.1b] [--dtype float32] [--ranks 8,16,64] [--targets qkvo,all-linear]
-/// [--batches 1,8,32] [--steps 8] [--tokenizer PATH] [--work .models/bench] [--device cpu|cuda]</c>: decode tokens/s for the base,
+/// [--batches 1,8,32] [--steps 8] [--tokenizer PATH] [--work .models/bench] [--device cpu|cuda] [--switches-only]
+/// [--merge-paths kernel,libtorch] [--rounds 1]</c>: decode tokens/s for the base,
 /// unmerged (every row the same adapter, and every row a different one) and merged; the time of one merged
-/// switch against one read+write of the touched weights; cold load time; device bytes per resident adapter.
+/// switch against one read+write of the touched weights, for each merge path (the one-pass kernel, libtorch's
+/// copy + <c>addmm_</c>) in alternating rounds; cold load time; device bytes per resident adapter.
 /// </summary>
 public static class LoraBenchCommand
 {
@@ -31,6 +34,14 @@ public static class LoraBenchCommand
         var tokenizer = args.Get("tokenizer") ?? Path.Combine("..", "shared", "fixtures", "tiny-llama", "tokenizer.model");
         var work = args.Get("work") ?? Path.Combine(".models", "bench");
         var device = Checks.DeviceOption.Parse(args.Get("device"));
+        var switchesOnly = args.Flag("switches-only");
+        var rounds = args.Int("rounds", 1);
+        var mergePaths = (args.Get("merge-paths") ?? "kernel").Split(',').Select(m => m switch
+        {
+            "kernel" => true,
+            "libtorch" => false,
+            _ => throw new CliException($"--merge-paths: '{m}' is not kernel or libtorch"),
+        }).ToArray();
 
         var bandwidth = BenchSupport.CopyBandwidth(device);
         var dir = BenchSupport.EnsureCheckpoint(work, shape, dtype, tokenizer, Console.Error);
@@ -41,8 +52,12 @@ public static class LoraBenchCommand
         stdout.WriteLine($"{shape} {dtype.ToString().ToLowerInvariant()}, copy bandwidth {bandwidth / 1e9:F1} GB/s, {steps} timed decode steps after a {PromptTokens}-token prefill");
         stdout.WriteLine();
 
-        stdout.WriteLine("| rank | targets | batch | base tok/s | unmerged, 1 adapter | unmerged, distinct per row | merged | unmerged / base | merged / base |");
-        stdout.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        if (!switchesOnly)
+        {
+            stdout.WriteLine("| rank | targets | batch | base tok/s | unmerged, 1 adapter | unmerged, distinct per row | merged | unmerged / base | merged / base |");
+            stdout.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        }
+
         var switches = new List<string>();
         foreach (var targets in targetSets)
         {
@@ -58,7 +73,7 @@ public static class LoraBenchCommand
                 }
 
                 using var merger = new WeightMerger(model.Model);
-                foreach (var b in batches)
+                foreach (var b in switchesOnly ? [] : batches)
                 {
                     var baseline = Decode(model, stepper, b, steps, null); // measured beside the others, not once
                     var same = Decode(model, stepper, b, steps, Rows(buffers, b, _ => 0));
@@ -70,25 +85,37 @@ public static class LoraBenchCommand
                 }
 
                 var touched = adapters[0].Modules.Keys.Sum(s => model.Model.Linear(s).Weight.NumberOfElements * model.Model.Linear(s).Weight.ElementSize);
-                var clock = Stopwatch.StartNew();
-                const int Switches = 5;
-                for (var i = 0; i < Switches; i++)
+                var perSwitch = new List<string>();
+                for (var round = 1; round <= rounds; round++)
                 {
-                    merger.Merge([new LoraUse(adapters[i % adapters.Count], 1.0)]);
+                    foreach (var kernel in mergePaths)
+                    {
+                        MergeKernel.Enabled = kernel;
+                        merger.Merge([new LoraUse(adapters[^1], 1.0)]); // warm: the pristine copies exist
+                        Checks.DeviceOption.Synchronize(device);
+                        var clock = Stopwatch.StartNew();
+                        const int Switches = 5;
+                        for (var i = 0; i < Switches; i++)
+                        {
+                            merger.Merge([new LoraUse(adapters[i % adapters.Count], 1.0)]);
+                        }
+
+                        Checks.DeviceOption.Synchronize(device); // the merges are queued device work
+                        perSwitch.Add($"{(kernel ? "kernel" : "libtorch")} {clock.Elapsed.TotalMilliseconds / Switches:F0}");
+                        merger.Restore();
+                    }
                 }
 
-                Checks.DeviceOption.Synchronize(device); // the merges are queued device work
-                var perSwitch = clock.Elapsed.TotalMilliseconds / Switches;
-                merger.Restore();
+                MergeKernel.Enabled = true;
                 var cold = ColdLoad(model, adapters[0], kinds, rank);
                 var perAdapter = adapters[0].Modules.Sum(m => ((m.Value.A.NumberOfElements + m.Value.B.NumberOfElements) * model.Model.Linear(m.Key).Weight.ElementSize));
-                switches.Add($"| {rank} | {targets} | {perSwitch:F0} | {2.0 * touched / bandwidth * 1000:F0} | {cold:F0} | {perAdapter / 1e6:F1} MB | {buffers.BytesPerSlot / 1e6:F1} MB |");
+                switches.Add($"| {rank} | {targets} | {string.Join(", ", perSwitch)} | {2.0 * touched / bandwidth * 1000:F0} | {cold:F0} | {perAdapter / 1e6:F1} MB | {buffers.BytesPerSlot / 1e6:F1} MB |");
                 adapters.ForEach(a => a.Dispose());
             }
         }
 
         stdout.WriteLine();
-        stdout.WriteLine("| rank | targets | merged switch (ms, restore + merge) | one read+write of the touched weights at copy bandwidth (ms) | cold load from disk + slot copy (ms) | adapter in compute dtype | one slot (max rank = rank) |");
+        stdout.WriteLine("| rank | targets | merged switch (ms, restore + merge; per path and round) | one read+write of the touched weights at copy bandwidth (ms) | cold load from disk + slot copy (ms) | adapter in compute dtype | one slot (max rank = rank) |");
         stdout.WriteLine("| --- | --- | --- | --- | --- | --- | --- |");
         switches.ForEach(stdout.WriteLine);
         return 0;
