@@ -70,7 +70,8 @@ public static class TrainerVerbs
         new("eval", "Compare the base, adapters and full fine-tunes: ROUGE/BLEU of greedy generations, held-out perplexity.",
         [
             Many("model", "The base DIR, and full fine-tunes as NAME=DIR (repeatable)."), Many("adapter", "An adapter as NAME=DIR (repeatable)."),
-            Value("base-name", "The base's name in the tables (default base)."), Many("data", "Task data, FILE[::TEMPLATE] (repeatable)."),
+            Value("base-name", "The base's name in the tables (default base)."),
+            Value("quantization", "Store the base's (and full fine-tunes') linear weights as the server's Model:Quantization: none (default), int8 or nf4."), Many("data", "Task data, FILE[::TEMPLATE] (repeatable)."),
             Value("template", "Default template of the tasks."), Value("completion", "Completion template."), Required("out", "Output directory."),
             Value("limit", "Examples per task (default 50)."), Value("max-length", "Longest prompt."), Value("max-new-tokens", "Tokens to generate."),
             Value("batch-size", "Generation batch."), Value("ppl-text", "Held-out text for perplexity."), Value("ppl-field", "Its .jsonl field."),

@@ -151,7 +151,7 @@ public sealed partial class TrainerTests
     [Theory]
     [InlineData("full", "nf4", "--quantization nf4: only --method qlora trains on a quantized base (--method full keeps the base dense)")]
     [InlineData("lora", "int8", "--quantization int8: only --method qlora trains on a quantized base (--method lora keeps the base dense)")]
-    [InlineData("qlora", "int4", "--quantization: 'int4' is not one of int8, nf4")]
+    [InlineData("qlora", "int4", "--quantization: 'int4' is not one of none, int8, nf4")]
     [InlineData("qlora", "none", "--quantization none: --method qlora trains on a quantized base (int8 or nf4); for LoRA on the dense base use --method lora")]
     public void A_bad_quantization_is_refused_before_training(string method, string format, string message)
     {
