@@ -98,29 +98,18 @@ public sealed class EvalTests : IDisposable
     public void Exact_match_compares_the_first_line_normalized(string prediction, string reference, bool match) =>
         Assert.Equal(match ? 100 : 0, Evaluation.TextScores.Compute([prediction], [reference]).ExactMatch);
 
-    private string CopyOf(string dir)
-    {
-        var copy = Path.Combine(temp, "copies", Path.GetFileName(dir));
-        Directory.CreateDirectory(copy);
-        foreach (var f in Directory.GetFiles(dir))
-        {
-            File.Copy(f, Path.Combine(copy, Path.GetFileName(f)));
-        }
-
-        return copy;
-    }
-
     [Fact]
     public void Eval_with_a_quantization_scores_the_base_and_its_adapters_as_the_server_stores_them()
     {
         var text = Path.Combine(temp, "text.jsonl");
         File.WriteAllLines(text, Enumerable.Range(0, 6).Select(i => $"{{\"text\": \"the cat sat on the mat number {i} and the dog sat on the log\"}}"));
+        var qv = CopyOf(TestFixtures.AdapterDir("tiny-llama", "lora-qv")); // eval may write a card beside an adapter
         JsonNode Eval(string name, params string[] extra)
         {
             var outDir = Path.Combine(temp, name);
             var args = TrainerVerbs.Parse("eval",
             [
-                "--model", TestFixtures.ModelDir("tiny-llama"), "--adapter", $"qv={TestFixtures.AdapterDir("tiny-llama", "lora-qv")}",
+                "--model", TestFixtures.ModelDir("tiny-llama"), "--adapter", $"qv={qv}",
                 "--ppl-text", text, "--ppl-block", "8", "--out", outDir, .. extra,
             ]);
             Assert.Equal(0, EvalCommand.Run(args, TextWriter.Null, "test"));
@@ -141,6 +130,18 @@ public sealed class EvalTests : IDisposable
         }
 
         Assert.Throws<CliException>(() => Eval("bad", "--quantization", "int4"));
+    }
+
+    private string CopyOf(string dir)
+    {
+        var copy = Path.Combine(temp, "copies", Path.GetFileName(dir));
+        Directory.CreateDirectory(copy);
+        foreach (var f in Directory.GetFiles(dir))
+        {
+            File.Copy(f, Path.Combine(copy, Path.GetFileName(f)));
+        }
+
+        return copy;
     }
 
     [Fact]
