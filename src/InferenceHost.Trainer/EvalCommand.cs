@@ -2,6 +2,7 @@ using InferenceHost.Adapters;
 using InferenceHost.Adapters.Peft;
 using InferenceHost.CommandLine;
 using InferenceHost.Model;
+using InferenceHost.Model.Quantization;
 using InferenceHost.Trainer.Data;
 using InferenceHost.Trainer.Evaluation;
 using InferenceHost.Trainer.Output;
@@ -62,8 +63,10 @@ public static class EvalCommand
             throw new CliException("give --data FILE[::TEMPLATE] (one or more tasks) and/or --ppl-text FILE");
         }
 
+        // A quantized base (Model:Quantization) as the server would serve QLoRA adapters on it; full fine-tunes are loaded the same way.
+        var quantization = args.Get("quantization") is { } qt ? TrainCommand.QuantizationName(qt) : WeightQuantization.None;
         var skips = new SkipCounts();
-        using var baseModel = ModelLoader.Load(baseDirs[0], new ModelLoadOptions { MaxSequenceLength = maxLength + maxNew + 128 });
+        using var baseModel = ModelLoader.Load(baseDirs[0], new ModelLoadOptions { MaxSequenceLength = maxLength + maxNew + 128, Quantization = quantization });
         var builder = new ExampleBuilder(baseModel.Tokenizer, baseModel.EosIds, maxLength, policy, longPolicy);
         var tasks = new List<EvalTask>();
         foreach (var spec in taskSpecs)
@@ -102,7 +105,7 @@ public static class EvalCommand
 
         var results = Comparison.Run(baseModel, systems, tasks, heldOut, maxNew, pplBlock, batchSize, log);
         Directory.CreateDirectory(outDir);
-        var settings = new { command = commandLine, limit, max_length = maxLength, max_new_tokens = maxNew, decoding = "greedy", ppl_text = pplText, ppl_documents = heldOut?.Count, ppl_block = pplBlock, skipped = skips.ByReason };
+        var settings = new { command = commandLine, quantization = quantization.Name(), limit, max_length = maxLength, max_new_tokens = maxNew, decoding = "greedy", ppl_text = pplText, ppl_documents = heldOut?.Count, ppl_block = pplBlock, skipped = skips.ByReason };
         File.WriteAllText(Path.Combine(outDir, "results.json"), Comparison.Json(results, tasks, settings));
         var md = $"<!-- {commandLine} -->\n\n" + Comparison.Markdown(results, tasks, show);
         File.WriteAllText(Path.Combine(outDir, "results.md"), md);

@@ -3,6 +3,7 @@ using System.Globalization;
 using InferenceHost.Model;
 using InferenceHost.Model.Checkpoints;
 using InferenceHost.Model.Llama;
+using InferenceHost.Model.Quantization;
 using InferenceHost.Model.Tokenization;
 using InferenceHost.Trainer.Data;
 using InferenceHost.Trainer.Output;
@@ -71,7 +72,10 @@ public static class TrainCommand
         }
 
         var maxPositions = options.MaxLength + (options.Method == Method.PromptTuning ? options.VirtualTokens : 0) + options.EvalMaxNewTokens;
-        using var model = ModelLoader.Load(modelDir, new ModelLoadOptions { MaxSequenceLength = maxPositions });
+        // qlora: the linear weights quantized at load exactly as the server's Model:Quantization does, and frozen.
+        using var model = ModelLoader.Load(modelDir, new ModelLoadOptions { MaxSequenceLength = maxPositions, Quantization = options.Quantization });
+        log.WriteLine($"base weights resident: {model.Model.WeightBytes / 1048576.0:F2} MiB ({model.Model.WeightBytes:N0} bytes; linear weights {model.Model.Quantization.Name()}" +
+            (options.Quantization == WeightQuantization.None ? ")" : ", dequantized per product in the forward and again in the backward, never kept dense)"));
         var eos = model.Tokenizer.EosId ?? model.EosIds.First();
         var builder = new ExampleBuilder(model.Tokenizer, model.EosIds, options.MaxLength, policy,
             args.Flag("truncate-prompt") ? LongExamplePolicy.TruncatePrompt : LongExamplePolicy.Reject);
@@ -167,7 +171,7 @@ public static class TrainCommand
         log.WriteLine($"{options.Method}: {sets.Sum(s => s.Examples.Count)} training examples in {sets.Count} data set(s), {validation.Count} validation; model {modelDir}");
         TorchSharp.torch.manual_seed(options.Seed);
         using var run = new TrainingRun(model, options);
-        log.WriteLine($"trainable parameters: {run.TrainableParameters:N0} ({100.0 * run.TrainableParameters / (run.BaseParameters + (options.Method is Method.Lora or Method.PromptTuning ? run.TrainableParameters : 0)):F3}% of {run.BaseParameters:N0} base)");
+        log.WriteLine($"trainable parameters: {run.TrainableParameters:N0} ({100.0 * run.TrainableParameters / (run.BaseParameters + (options.TrainsLora || options.Method == Method.PromptTuning ? run.TrainableParameters : 0)):F3}% of {run.BaseParameters:N0} base)");
         Directory.CreateDirectory(outDir);
         // The matmul peak MFU is measured against: once per run, with the run's threads, before training starts.
         var peak = MatmulPeak.Measure(model.Config, options.BatchSize * options.MaxLength);
@@ -183,17 +187,20 @@ public static class TrainCommand
 
     private static TrainOptions ParseOptions(CliArgs a, bool pretrain)
     {
-        var method = pretrain ? Method.Pretrain : (a.Get("method") ?? "lora") switch
+        var methodName = a.Get("method") ?? "lora";
+        var method = pretrain ? Method.Pretrain : methodName switch
         {
             "lora" => Method.Lora,
+            "qlora" => Method.QLora,
             "prompt-tuning" => Method.PromptTuning,
             "full" => Method.Full,
-            var m => throw new CliException($"--method {m}: expected lora, prompt-tuning or full"),
+            var m => throw new CliException($"--method {m}: expected lora, qlora, prompt-tuning or full"),
         };
         var full = method is Method.Full or Method.Pretrain;
         var o = new TrainOptions
         {
             Method = method,
+            Quantization = ParseQuantization(a.Get("quantization"), method, methodName),
             Lora = new LoraSettings
             {
                 Rank = a.Int("rank", 8),
@@ -213,7 +220,7 @@ public static class TrainCommand
                 var p => throw new CliException($"--prompt-init {p}: expected random, text or vocab"),
             },
             PromptInitText = a.Get("prompt-init-text"),
-            LearningRate = a.Double("lr", method switch { Method.PromptTuning => 3e-2, Method.Lora => 2e-4, Method.Full => 5e-5, _ => 1e-3 }),
+            LearningRate = a.Double("lr", method switch { Method.PromptTuning => 3e-2, Method.Lora or Method.QLora => 2e-4, Method.Full => 5e-5, _ => 1e-3 }),
             MinLearningRateRatio = a.Double("min-lr-ratio", 0),
             WeightDecay = a.Double("weight-decay", full ? 0.01 : 0),
             Beta1 = a.Double("beta1", 0.9),
@@ -257,6 +264,27 @@ public static class TrainCommand
 
         return o;
     }
+
+    /// <summary>
+    /// <c>--quantization</c>: the frozen base's storage for qlora (int8, or nf4 by default, QLoRA's format), parsed by the
+    /// server's <see cref="WeightQuantizationNames"/>; every other method trains on or beside the dense base and refuses it.
+    /// </summary>
+    private static WeightQuantization ParseQuantization(string? text, Method method, string methodName)
+    {
+        if (method != Method.QLora)
+        {
+            return text is null ? WeightQuantization.None
+                : throw new CliException($"--quantization {text}: only --method qlora trains on a quantized base (--method {methodName} keeps the base dense)");
+        }
+
+        var q = QuantizationName(text ?? "nf4");
+        return q != WeightQuantization.None ? q
+            : throw new CliException("--quantization none: --method qlora trains on a quantized base (int8 or nf4); for LoRA on the dense base use --method lora");
+    }
+
+    /// <summary>A <c>--quantization</c> value (train and eval): none, int8 or nf4.</summary>
+    internal static WeightQuantization QuantizationName(string text) =>
+        WeightQuantizationNames.TryParse(text, out var q) ? q : throw new CliException($"--quantization: '{text}' is not one of {WeightQuantizationNames.Allowed}");
 
     /// <summary>
     /// pretrain without --init-from: a random Llama of a named shape (or sized by --hidden/--layers/...)

@@ -42,7 +42,8 @@ public static class TrainerVerbs
 
     private static readonly CliOption[] Methods =
     [
-        Required("model", "The base model directory."), Value("method", "lora (default), prompt-tuning or full."),
+        Required("model", "The base model directory."), Value("method", "lora (default), qlora (LoRA on the frozen quantized base), prompt-tuning or full."),
+        Value("quantization", "qlora: the base's storage, int8 or nf4 (default nf4), quantized at load as the server's Model:Quantization."),
         Value("rank", "LoRA rank."), Value("alpha", "lora_alpha."), Value("dropout", "lora_dropout."), Value("targets", "LoRA target modules, comma-separated."),
         Value("layers", "layers_to_transform, comma-separated."), Flag("rslora", "rsLoRA scaling (alpha/√r)."),
         Value("virtual-tokens", "Prompt tuning: virtual tokens."), Value("prompt-init", "Prompt tuning init: random, text or vocab."),
@@ -61,7 +62,7 @@ public static class TrainerVerbs
 
     public static IReadOnlyList<CliVerb> All(string commandLine) =>
     [
-        new("train", "Fine-tune a base: LoRA, prompt tuning or full fine-tuning, on JSONL data with prompt templates.",
+        new("train", "Fine-tune a base: LoRA, QLoRA, prompt tuning or full fine-tuning, on JSONL data with prompt templates.",
             [.. Methods, .. Data, .. Optimization], (a, log) => TrainCommand.Run(a, Console.Error, pretrain: false, commandLine)),
         new("pretrain", "Pre-train a model (random, or --init-from) on text, causal-LM loss on every token.",
             [.. Pretraining, .. Data.Where(d => d.Name is "validation" or "val-split" or "test-split" or "split-seed" or "skip-bad"), .. Optimization],
@@ -69,7 +70,8 @@ public static class TrainerVerbs
         new("eval", "Compare the base, adapters and full fine-tunes: ROUGE/BLEU of greedy generations, held-out perplexity.",
         [
             Many("model", "The base DIR, and full fine-tunes as NAME=DIR (repeatable)."), Many("adapter", "An adapter as NAME=DIR (repeatable)."),
-            Value("base-name", "The base's name in the tables (default base)."), Many("data", "Task data, FILE[::TEMPLATE] (repeatable)."),
+            Value("base-name", "The base's name in the tables (default base)."),
+            Value("quantization", "Store the base's (and full fine-tunes') linear weights as the server's Model:Quantization: none (default), int8 or nf4."), Many("data", "Task data, FILE[::TEMPLATE] (repeatable)."),
             Value("template", "Default template of the tasks."), Value("completion", "Completion template."), Required("out", "Output directory."),
             Value("limit", "Examples per task (default 50)."), Value("max-length", "Longest prompt."), Value("max-new-tokens", "Tokens to generate."),
             Value("batch-size", "Generation batch."), Value("ppl-text", "Held-out text for perplexity."), Value("ppl-field", "Its .jsonl field."),

@@ -14,7 +14,7 @@ namespace InferenceHost.Trainer.Tests;
 
 /// <summary>The trainer end to end on the tiny fixture. Global torch state (manual_seed) ⇒ not parallel.</summary>
 [Collection(nameof(TorchGlobalState))]
-public sealed class TrainerTests : IDisposable
+public sealed partial class TrainerTests : IDisposable
 {
     private readonly string temp = Directory.CreateTempSubdirectory("trainer-").FullName;
     private static readonly string Fixture = TestFixtures.ModelDir("tiny-llama");
@@ -252,6 +252,7 @@ public sealed class TrainerTests : IDisposable
 
     [Theory]
     [InlineData("lora")]
+    [InlineData("qlora")]
     [InlineData("prompt-tuning")]
     [InlineData("full")]
     public void Live_tensors_do_not_grow_with_the_number_of_steps(string method)

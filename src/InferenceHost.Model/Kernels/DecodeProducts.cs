@@ -47,6 +47,10 @@ public static class DecodeProducts
     /// <summary>A quantized CPU weight as a dense [out, in] tensor in <paramref name="dtype"/>, decoded by the kernels' own loads over the pool's threads.</summary>
     public static Tensor Unpack(QuantizedWeight weight, ScalarType dtype) => Unpack(weight.Job(), dtype, null);
 
+    /// <summary>A quantized weight as a dense [out, in] tensor in <paramref name="dtype"/>: the kernels' loads on the CPU (<see cref="Unpack(QuantizedWeight, ScalarType)"/>), libtorch ops elsewhere.</summary>
+    public static Tensor Dense(QuantizedWeight weight, ScalarType dtype) =>
+        weight.Data.device_type == TorchSharp.DeviceType.CPU ? Unpack(weight, dtype) : weight.Dequantize(dtype);
+
     internal static unsafe Tensor Unpack(ProductJob job, ScalarType dtype, KernelIsa? isa)
     {
         using var scope = NewDisposeScope();

@@ -93,13 +93,19 @@ public sealed class LlamaLinear : nn.Module
     {
         if (quantized is { } q)
         {
+            if (x.requires_grad)
+            {
+                // Training on the frozen quantized base (QLoRA): the gradient flows to x, the dequantized weight is never kept for the backward.
+                return QuantizedLinearFunction.Apply(x, q);
+            }
+
             if (options.DecodeKernels && DecodeProducts.Applies(x, InFeatures, q.KernelFormat))
             {
                 return DecodeProducts.Linear(x, q);
             }
 
-            // [out, in]: prefill and large batches decode the weight (the kernels' loads on the CPU, libtorch ops elsewhere), then libtorch
-            using var dense = x.device_type == TorchSharp.DeviceType.CPU ? DecodeProducts.Unpack(q, x.dtype) : q.Dequantize(x.dtype);
+            // Prefill and large batches decode the weight, then libtorch.
+            using var dense = DecodeProducts.Dense(q, x.dtype); // [out, in]
             return nn.functional.linear(x, dense);
         }
 

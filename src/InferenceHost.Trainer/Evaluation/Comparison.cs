@@ -61,7 +61,7 @@ public static class Comparison
                 switch (s.Kind)
                 {
                     case SystemKind.Full:
-                        own = ModelLoader.Load(s.Directory, new ModelLoadOptions { MaxSequenceLength = (int)baseModel.Model.MaxPositions });
+                        own = ModelLoader.Load(s.Directory, new ModelLoadOptions { MaxSequenceLength = (int)baseModel.Model.MaxPositions, Quantization = baseModel.Model.Quantization });
                         model = own;
                         trainable = own.Model.parameters().Sum(p => p.numel());
                         break;

@@ -29,7 +29,10 @@ public static class Report
             data,
             trainable_parameters = r.TrainableParameters,
             base_parameters = r.BaseParameters,
-            trainable_share = options.Method is Method.Lora or Method.PromptTuning
+            base_quantization = r.Quantization,
+            resident_weight_bytes = r.WeightBytes,
+            peak_working_set_bytes = r.PeakWorkingSetBytes,
+            trainable_share = options.TrainsLora || options.Method == Method.PromptTuning
                 ? (double)r.TrainableParameters / (r.BaseParameters + r.TrainableParameters)
                 : 1.0,
             output_dir = outDir,

@@ -1,8 +1,15 @@
+using System.Text.Json.Serialization;
+using InferenceHost.Model.Quantization;
+
 namespace InferenceHost.Trainer.Training;
 
 public enum Method
 {
     Lora,
+
+    /// <summary>LoRA on the frozen base quantized at load (<see cref="TrainOptions.Quantization"/>), as the server stores it.</summary>
+    [JsonStringEnumMemberName("qlora")]
+    QLora,
     PromptTuning,
     Full,
     Pretrain,
@@ -21,6 +28,13 @@ public sealed record TrainOptions
     public Method Method { get; init; } = Method.Lora;
 
     public LoraSettings Lora { get; init; } = new();
+
+    /// <summary>How the base's linear weights are stored while training: int8 or nf4 for QLoRA, none for every other method.</summary>
+    public WeightQuantization Quantization { get; init; } = WeightQuantization.None;
+
+    /// <summary>LoRA matrices are trained (lora and qlora).</summary>
+    [JsonIgnore]
+    public bool TrainsLora => Method is Method.Lora or Method.QLora;
 
     public int VirtualTokens { get; init; } = 20;
 

@@ -29,7 +29,7 @@ public sealed class TrainableLora : ILinearDelta, IDisposable
                 continue;
             }
 
-            var (outF, inF) = (linear.Weight.shape[0], linear.Weight.shape[1]);
+            var (outF, inF) = (linear.OutFeatures, linear.InFeatures); // a quantized base has no dense weight to read
             var bound = 1.0 / Math.Sqrt(inF);
             var a = (rand([settings.Rank, inF], ScalarType.Float32, generator: generator) * (2 * bound) - bound).to(model.DType); // [r, in]
             var b = zeros([outF, settings.Rank], model.DType); // [out, r]

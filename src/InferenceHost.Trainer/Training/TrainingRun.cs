@@ -3,6 +3,7 @@ using System.Text.Json;
 using InferenceHost.Model;
 using InferenceHost.Model.Checkpoints;
 using InferenceHost.Model.Llama;
+using InferenceHost.Model.Quantization;
 using InferenceHost.Trainer.Data;
 using InferenceHost.Trainer.Evaluation;
 using InferenceHost.Trainer.Output;
@@ -35,6 +36,15 @@ public sealed record TrainResult(
     /// <summary>The peak measured again after training: on a shared machine the difference shows how much the load drifted.</summary>
     public MatmulPeak? PeakAtEnd { get; init; }
 
+    /// <summary>How the base's linear weights were stored (int8 / nf4 for qlora).</summary>
+    public WeightQuantization Quantization { get; init; }
+
+    /// <summary>Resident bytes of the base's weights: every parameter plus quantized codes and scales (<see cref="LlamaForCausalLM.WeightBytes"/>).</summary>
+    public long WeightBytes { get; init; }
+
+    /// <summary>The process's peak working set at the end of the run (loading included): what training needed of RAM, not the weights alone.</summary>
+    public long PeakWorkingSetBytes { get; init; }
+
     public double? MfuAgainstEndPeak => PeakAtEnd is { FlopsPerSecond: > 0 } p ? AchievedFlopsPerSecond / p.FlopsPerSecond : null;
 
     public double StepTokensPerSecond => TrainTokens / Math.Max(StepSeconds, 1e-9);
@@ -60,9 +70,15 @@ public sealed class TrainingRun : IDisposable
         loaded = model;
         o = options;
         var net = model.Model;
+        if (net.Quantization != o.Quantization)
+        {
+            // Full fine-tuning would silently train only embeddings and norms of a quantized base (its linears are not parameters).
+            throw new ArgumentException($"{o.Method.ToString().ToLowerInvariant()}: the base is loaded with quantization {net.Quantization.Name()}, the run expects {o.Quantization.Name()} (only qlora trains on a quantized base)");
+        }
+
         switch (o.Method)
         {
-            case Method.Lora:
+            case Method.Lora or Method.QLora:
                 Lora = new TrainableLora(net, o.Lora, o.Seed);
                 trainable = Lora.Parameters.ToList();
                 break;
@@ -82,7 +98,7 @@ public sealed class TrainingRun : IDisposable
 
         BaseParameters = net.parameters().Sum(p => p.numel());
         TrainableParameters = trainable.Sum(p => p.numel());
-        TrainedExtraMatmul = o.Method == Method.Lora ? TrainableParameters : 0;
+        TrainedExtraMatmul = o.TrainsLora ? TrainableParameters : 0;
     }
 
     /// <summary>Trained weights outside the base that take part in a matmul (LoRA's A and B), for <see cref="Flops.PerToken"/>.</summary>
@@ -326,7 +342,12 @@ public sealed class TrainingRun : IDisposable
         DisposeAll(best);
         Save(outDir, baseModelName);
         return new TrainResult(steps, evals, bestStep, stoppedEarly, totalSteps, TrainableParameters, BaseParameters, tokens, seconds,
-            stepClock.Elapsed.TotalSeconds, flops, peak, stoppedAtLimit);
+            stepClock.Elapsed.TotalSeconds, flops, peak, stoppedAtLimit)
+        {
+            Quantization = loaded.Model.Quantization,
+            WeightBytes = loaded.Model.WeightBytes,
+            PeakWorkingSetBytes = Process.GetCurrentProcess().PeakWorkingSet64,
+        };
     }
 
     private static void DisposeAll(Tensor[]? tensors)
