@@ -175,6 +175,12 @@ if has eval; then
   # shellcheck disable=SC2086
   time $T eval --model $OUT/base "${args[@]}" --data "$DATA/validation.jsonl::dialogue-summary#0" --data "$DATA/validation.jsonl::dialogue-topic#0" \
     $EVAL_COMMON --card-metric rougeL --out $OUT/eval
+  if finished qlora; then
+    stamp eval-qlora # the QLoRA adapter on the base it was trained on and is served on (NF4); its card is this one
+    # shellcheck disable=SC2086
+    time $T eval --model $OUT/base --quantization nf4 --base-name base-nf4 --adapter qlora=$OUT/qlora \
+      --data "$DATA/validation.jsonl::dialogue-summary#0" $EVAL_COMMON --card-metric rougeL --out $OUT/eval-qlora
+  fi
   stamp eval-topic
   args=()
   for a in $(present topic-prompt=topic-prompt topic-lora=topic-lora); do args+=(--adapter "${a%%=*}=$OUT/${a#*=}"); done
