@@ -64,7 +64,7 @@ public static class EvalCommand
         }
 
         // A quantized base (Model:Quantization) as the server would serve QLoRA adapters on it; full fine-tunes are loaded the same way.
-        var quantization = args.Get("quantization") is { } qt ? TrainCommand.QuantizationName(qt) : WeightQuantization.None;
+        var quantization = args.Get("quantization") is { } qt ? DTypes.ParseQuantization(qt) : WeightQuantization.None;
         var skips = new SkipCounts();
         using var baseModel = ModelLoader.Load(baseDirs[0], new ModelLoadOptions { MaxSequenceLength = maxLength + maxNew + 128, Quantization = quantization });
         var builder = new ExampleBuilder(baseModel.Tokenizer, baseModel.EosIds, maxLength, policy, longPolicy);

@@ -277,14 +277,10 @@ public static class TrainCommand
                 : throw new CliException($"--quantization {text}: only --method qlora trains on a quantized base (--method {methodName} keeps the base dense)");
         }
 
-        var q = QuantizationName(text ?? "nf4");
+        var q = DTypes.ParseQuantization(text ?? "nf4");
         return q != WeightQuantization.None ? q
             : throw new CliException("--quantization none: --method qlora trains on a quantized base (int8 or nf4); for LoRA on the dense base use --method lora");
     }
-
-    /// <summary>A <c>--quantization</c> value (train and eval): none, int8 or nf4.</summary>
-    internal static WeightQuantization QuantizationName(string text) =>
-        WeightQuantizationNames.TryParse(text, out var q) ? q : throw new CliException($"--quantization: '{text}' is not one of {WeightQuantizationNames.Allowed}");
 
     /// <summary>
     /// pretrain without --init-from: a random Llama of a named shape (or sized by --hidden/--layers/...)

@@ -33,15 +33,16 @@ public static class PeftWriter
 
     /// <summary>
     /// A Hugging Face checkpoint directory: config.json, model.safetensors (every parameter, tied head
-    /// left out as transformers does), and the base's tokenizer files copied.
+    /// left out as transformers does), and the base's tokenizer files copied. <paramref name="config"/>: the
+    /// config to write when it is not the model's own (another <c>torch_dtype</c>).
     /// </summary>
-    public static void WriteFull(string dir, LlamaForCausalLM model, string tokenizerSourceDir)
+    public static void WriteFull(string dir, LlamaForCausalLM model, string tokenizerSourceDir, LlamaConfig? config = null)
     {
         Directory.CreateDirectory(dir);
         using var scope = NewDisposeScope();
         SafetensorsWriter.Write(Path.Combine(dir, CheckpointReader.SingleFile),
             model.named_parameters().Select(p => new KeyValuePair<string, Tensor>(p.name, p.parameter.detach())), Metadata);
-        File.WriteAllText(Path.Combine(dir, "config.json"), model.Config.ToJson());
+        File.WriteAllText(Path.Combine(dir, "config.json"), (config ?? model.Config).ToJson());
         foreach (var name in new[] { "tokenizer.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json" })
         {
             var source = Path.Combine(tokenizerSourceDir, name);

@@ -1,9 +1,9 @@
-using InferenceHost.CommandLine;
 using InferenceHost.Model.Quantization;
 using static TorchSharp.torch;
 
-namespace InferenceHost.Tools;
+namespace InferenceHost.CommandLine;
 
+/// <summary>The command lines' dtype and quantization names (compiled into the tools and the trainer, as CliArgs is).</summary>
 internal static class DTypes
 {
     public static ScalarType Parse(string name) => name.ToLowerInvariant() switch
