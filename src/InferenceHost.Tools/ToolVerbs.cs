@@ -43,11 +43,12 @@ public static class ToolVerbs
             Value("soft-prompts", "Soft prompts to write."), Value("virtual-tokens", "Virtual tokens per soft prompt."),
             Value("seed", "Seed."), Value("prefix", "LoRA name prefix (default adapter-)."),
         ], SynthAdaptersCommand.Run),
-        new("bench", "Per dtype x quantization x kernels, alternated over rounds: load, resident weights, prefill and decode tokens/s (batch 1 and 8), roofline (docs/benchmarks.md).",
+        new("bench", "Per dtype x quantization x kernels x fusion, alternated over rounds: load, resident weights, prefill and decode tokens/s (batch 1, 8 and 32), roofline, each decode step inside and outside the matrix products (docs/benchmarks.md).",
         [
             Shape, Value("dtype", "Comma-separated compute dtypes (default float32,bfloat16)."),
             Value("quantization", "Comma-separated: none, int8, nf4 (default none)."),
             Value("kernels", "Comma-separated: on, off (the C# decode kernels or libtorch for every product; default on; quantized runs always on)."),
+            Value("fuse", "Comma-separated: on, off (with the kernels, q/k/v and gate/up as one pool hand-off each, or one per module; default on)."),
             Value("rounds", "Rounds over all configurations, A B A B (default 1)."), Value("prompt-tokens", "Prefill prompt length (default 512)."),
             Value("decode-steps", "Timed decode steps (default 16)."), Value("checkpoint-dtype", "dtype of the synthetic checkpoint every configuration loads (default bfloat16)."),
             Tokenizer, Work, Device,
