@@ -10,10 +10,10 @@ namespace InferenceHost.Tools.Bench;
 
 /// <summary>
 /// <c>bench [--shape tinyllama-1.1b] [--dtype float32,bfloat16] [--quantization none] [--kernels on] [--fuse on]
-/// [--rounds 1] [--prompt-tokens 512] [--decode-steps 16] [--checkpoint-dtype bfloat16] [--tokenizer PATH]
+/// [--batches 1,8,32] [--rounds 1] [--prompt-tokens 512] [--decode-steps 16] [--checkpoint-dtype bfloat16] [--tokenizer PATH]
 /// [--work .models/bench] [--device cpu|cuda]</c>: for every configuration (dtype × quantization × decode
 /// kernels × fused projections; quantized ones always use the kernels, fusion only matters with them), load
-/// time, resident weight bytes, prefill tokens/s, decode tokens/s at batch 1, 8 and 32, and batch-1 decode
+/// time, resident weight bytes, prefill tokens/s, decode tokens/s at each batch size (1, 8 and 32), and batch-1 decode
 /// against the memory-bandwidth roofline; then each decode's step split into the time inside the matrix
 /// products and outside them (<see cref="Model.Kernels.ProductClock"/>). The configurations run in turn,
 /// round after round (A B A B), each from a fresh load of the same checkpoint; every run is printed, then each
@@ -23,7 +23,6 @@ namespace InferenceHost.Tools.Bench;
 public static class BenchCommand
 {
     private const int BatchPromptTokens = 16;
-    private static readonly int[] Batches = [1, 8, 32];
 
     private sealed record Config(ScalarType DType, WeightQuantization Quantization, bool Kernels, bool Fuse)
     {
@@ -37,6 +36,12 @@ public static class BenchCommand
         var quantizations = args.List("quantization", "none").Select(DTypes.ParseQuantization).ToArray();
         var kernels = OnOff(args, "kernels");
         var fuses = OnOff(args, "fuse");
+        var batches = args.List("batches", "1,8,32").Select(b => int.TryParse(b, out var n) && n > 0 ? n : throw new CliException($"--batches: '{b}' is not a positive integer")).Distinct().Order().ToArray();
+        if (batches[0] != 1)
+        {
+            throw new CliException("--batches must include 1 (batch-1 decode is what the roofline compares)");
+        }
+
         var rounds = args.Int("rounds", 1);
         var promptTokens = args.Int("prompt-tokens", 512);
         var steps = args.Int("decode-steps", 16);
@@ -67,16 +72,16 @@ public static class BenchCommand
         // Measured in a scope of its own first; its 2 GiB are freed before the model loads.
         var bandwidth = BenchSupport.CopyBandwidth(device);
         stdout.WriteLine($"{shape} from one {checkpointDType.ToString().ToLowerInvariant()} checkpoint; memory copy bandwidth (read + write, 1 GiB float32 tensor, best of 5): {bandwidth / 1e9:F1} GB/s; torch threads: {get_num_threads()}; kernel threads: {Model.Kernels.DecodeProducts.Threads}");
-        stdout.WriteLine($"prefill: one {promptTokens}-token prompt; decode batch 1: {steps} steps after it; decode batch {string.Join(" and ", Batches.Skip(1))}: {steps} steps after {BatchPromptTokens}-token prompts");
+        stdout.WriteLine($"prefill: one {promptTokens}-token prompt; decode batch 1: {steps} steps after it; decode batch {string.Join(", ", batches.Skip(1))}: {steps} steps after {BatchPromptTokens}-token prompts");
         stdout.WriteLine();
-        stdout.WriteLine("| round | dtype / quantization / kernels | load (s) | resident weights | prefill tok/s | decode tok/s (batch 1) | decode tok/s (batch 8) | decode tok/s (batch 32) | weight bytes / token | roofline tok/s | batch 1 / roofline | peak RSS |");
-        stdout.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        stdout.WriteLine($"| round | dtype / quantization / kernels | load (s) | resident weights | prefill tok/s | {Columns(batches, "decode tok/s (batch {0})")} | weight bytes / token | roofline tok/s | batch 1 / roofline | peak RSS |");
+        stdout.WriteLine($"| --- | --- | --- | --- | --- | {Columns(batches, "---")} | --- | --- | --- | --- |");
         var results = new List<(int Round, Config Config, DecodeTiming[] Decode)>();
         for (var round = 1; round <= rounds; round++)
         {
             foreach (var c in configs)
             {
-                var r = Measure(dir, c, device, promptTokens, steps);
+                var r = Measure(dir, c, device, batches, promptTokens, steps);
                 var roofline = bandwidth / r.BytesPerToken;
                 var b1 = r.Decode[0].TokensPerSecond;
                 results.Add((round, c, r.Decode));
@@ -91,10 +96,10 @@ public static class BenchCommand
         stdout.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- |");
         foreach (var (round, c, decode) in results)
         {
-            for (var i = 0; i < Batches.Length; i++)
+            for (var i = 0; i < batches.Length; i++)
             {
                 var d = decode[i];
-                stdout.WriteLine($"| {round} | {c} | {Batches[i]} | {d.StepMs:F2} | {d.ProductMs:F2} | {d.OutsideMs:F2} | {d.OutsideMs / d.StepMs:P0} | {d.CallsPerStep:F0} |");
+                stdout.WriteLine($"| {round} | {c} | {batches[i]} | {d.StepMs:F2} | {d.ProductMs:F2} | {d.OutsideMs:F2} | {d.OutsideMs / d.StepMs:P0} | {d.CallsPerStep:F0} |");
             }
         }
 
@@ -103,8 +108,8 @@ public static class BenchCommand
             stdout.WriteLine();
             stdout.WriteLine($"Decode tok/s as a ratio to {configs[0]} in the same round:");
             stdout.WriteLine();
-            stdout.WriteLine("| round | configuration | batch 1 | batch 8 | batch 32 |");
-            stdout.WriteLine("| --- | --- | --- | --- | --- |");
+            stdout.WriteLine($"| round | configuration | {Columns(batches, "batch {0}")} |");
+            stdout.WriteLine($"| --- | --- | {Columns(batches, "---")} |");
             foreach (var g in results.GroupBy(x => x.Round))
             {
                 var baseline = g.First();
@@ -124,16 +129,18 @@ public static class BenchCommand
             stdout.WriteLine();
             stdout.WriteLine("Fused to unfused in the same round: decode tok/s, and the change in ms outside the products per step:");
             stdout.WriteLine();
-            stdout.WriteLine("| round | dtype / quantization | batch 1 | batch 8 | batch 32 | outside ms Δ (batch 1) | outside ms Δ (batch 8) |");
-            stdout.WriteLine("| --- | --- | --- | --- | --- | --- | --- |");
+            stdout.WriteLine($"| round | dtype / quantization | {Columns(batches, "batch {0}")} | {Columns(batches, "outside ms Δ (batch {0})")} |");
+            stdout.WriteLine($"| --- | --- | {Columns(batches, "---")} | {Columns(batches, "---")} |");
             foreach (var (f, u) in pairs)
             {
-                stdout.WriteLine($"| {f.Round} | {f.Config.DType.ToString().ToLowerInvariant()} / {f.Config.Quantization.Name()} | {Ratios(f.Decode, u.Decode)} | {f.Decode[0].OutsideMs - u.Decode[0].OutsideMs:+0.00;-0.00} | {f.Decode[1].OutsideMs - u.Decode[1].OutsideMs:+0.00;-0.00} |");
+                stdout.WriteLine($"| {f.Round} | {f.Config.DType.ToString().ToLowerInvariant()} / {f.Config.Quantization.Name()} | {Ratios(f.Decode, u.Decode)} | {string.Join(" | ", f.Decode.Zip(u.Decode, (a, b) => (a.OutsideMs - b.OutsideMs).ToString("+0.00;-0.00")))} |");
             }
         }
 
         return 0;
     }
+
+    private static string Columns(int[] batches, string format) => string.Join(" | ", batches.Select(b => string.Format(System.Globalization.CultureInfo.InvariantCulture, format, b)));
 
     private static string Ratios(DecodeTiming[] x, DecodeTiming[] baseline) =>
         string.Join(" | ", x.Zip(baseline, (a, b) => $"{a.TokensPerSecond / b.TokensPerSecond:F2}×"));
@@ -145,20 +152,21 @@ public static class BenchCommand
         _ => throw new CliException($"--{name}: '{k}' is not on or off"),
     }).ToArray();
 
-    private static (TimeSpan Load, long Resident, long BytesPerToken, double Prefill, DecodeTiming[] Decode) Measure(string dir, Config c, Device device, int promptTokens, int steps)
+    private static (TimeSpan Load, long Resident, long BytesPerToken, double Prefill, DecodeTiming[] Decode) Measure(string dir, Config c, Device device, int[] batches, int promptTokens, int steps)
     {
+        var maxLength = Math.Max(promptTokens, BatchPromptTokens) + steps + 8; // the batched decodes follow 16-token prompts, which may be the longer
         var clock = Stopwatch.StartNew();
         using var model = ModelLoader.Load(dir, new ModelLoadOptions
         {
             DType = c.DType,
             Device = device,
-            MaxSequenceLength = promptTokens + steps + 8,
+            MaxSequenceLength = maxLength,
             Quantization = c.Quantization,
             DecodeKernels = c.Kernels,
             FuseProjections = c.Fuse,
         });
         var load = clock.Elapsed;
-        using var cache = new KvCache(model.Config, Batches[^1], promptTokens + steps + 8, c.DType, model.Model.Device);
+        using var cache = new KvCache(model.Config, batches[^1], maxLength, c.DType, model.Model.Device);
         var stepper = new BatchStepper(model.Model, cache);
         if (device.type == TorchSharp.DeviceType.CUDA)
         {
@@ -169,7 +177,7 @@ public static class BenchCommand
         var one = BenchSupport.Prefilled(model, stepper, 1, promptTokens, steps + 2, null, out var prefill);
         var decode = new List<DecodeTiming> { BenchSupport.Decode(stepper, one, steps, null) };
         one.ForEach(s => s.Dispose());
-        foreach (var batch in Batches.Skip(1))
+        foreach (var batch in batches.Skip(1))
         {
             var seqs = BenchSupport.Prefilled(model, stepper, batch, BatchPromptTokens, steps + 2, null, out _);
             decode.Add(BenchSupport.Decode(stepper, seqs, steps, null));
