@@ -22,6 +22,9 @@ public sealed record ModelLoadOptions
 
     /// <summary>Decode-shaped CPU products through the C# kernels (false = libtorch for every product).</summary>
     public bool DecodeKernels { get; init; } = true;
+
+    /// <summary>With the kernels, a layer's q/k/v and gate/up products in one hand-off each (false = one per module).</summary>
+    public bool FuseProjections { get; init; } = true;
 }
 
 /// <summary>A loaded base model: config, frozen weights and tokenizer. Owns the weights.</summary>
@@ -79,7 +82,7 @@ public static class ModelLoader
 
         var maxPositions = options.MaxSequenceLength ?? config.MaxPositionEmbeddings;
         var model = new LlamaForCausalLM(config, options.DType, options.Device, maxPositions,
-            new LinearOptions { Quantization = options.Quantization, DecodeKernels = options.DecodeKernels });
+            new LinearOptions { Quantization = options.Quantization, DecodeKernels = options.DecodeKernels, FuseProjections = options.FuseProjections });
         try
         {
             LoadWeights(model, directory);

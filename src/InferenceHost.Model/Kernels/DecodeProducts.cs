@@ -77,32 +77,53 @@ public static class DecodeProducts
     }
 
     /// <summary>Runs <paramref name="job"/> (its weight set) on <paramref name="x"/>; <paramref name="isa"/> forces an instruction set (tests).</summary>
-    internal static unsafe Tensor Run(Tensor x, ProductJob job, KernelIsa? isa)
+    internal static Tensor Run(Tensor x, ProductJob job, KernelIsa? isa) => Run(x, new Span<ProductJob>(ref job), isa)[0];
+
+    /// <summary>
+    /// x · Wᵢᵀ for every job in <paramref name="jobs"/> (weights set, all with x's in-features) in one hand-off to the
+    /// pool: the products a layer takes of one activation (q, k, v; gate, up), each result [..., outᵢ] in x's dtype
+    /// and equal to that job's own <see cref="Run(Tensor, ProductJob, KernelIsa?)"/>.
+    /// </summary>
+    internal static unsafe Tensor[] Run(Tensor x, Span<ProductJob> jobs, KernelIsa? isa)
     {
-        if (x.shape[^1] != job.In)
+        foreach (ref readonly var job in jobs)
         {
-            throw new ArgumentException($"x has {x.shape[^1]} features, the weight {job.In}");
+            if (x.shape[^1] != job.In)
+            {
+                throw new ArgumentException($"x has {x.shape[^1]} features, the weight {job.In}");
+            }
         }
 
         using var scope = NewDisposeScope();
         var shape = x.shape.ToArray();
-        shape[^1] = job.Out;
         var xf = x.to_type(ScalarType.Float32).contiguous(); // [..., in]
-        var y = empty(shape, dtype: ScalarType.Float32); // [..., out]
-        job.M = (int)(x.NumberOfElements / job.In);
-        job.X = (float*)TensorMemory.Pointer(xf, ScalarType.Float32);
-        job.Y = (float*)TensorMemory.Pointer(y, ScalarType.Float32);
-        job.Isa = isa ?? DecodeKernels.Best(job.Format);
-        if (!DecodeKernels.Supports(job.Isa, job.Format))
+        var m = (int)(x.NumberOfElements / x.shape[^1]);
+        var ys = new Tensor[jobs.Length];
+        for (var i = 0; i < jobs.Length; i++)
         {
-            throw new PlatformNotSupportedException($"{job.Isa} does not run {job.Format} on this machine");
+            ref var job = ref jobs[i];
+            shape[^1] = job.Out;
+            ys[i] = empty(shape, dtype: ScalarType.Float32); // [..., out]
+            job.M = m;
+            job.X = (float*)TensorMemory.Pointer(xf, ScalarType.Float32);
+            job.Y = (float*)TensorMemory.Pointer(ys[i], ScalarType.Float32);
+            job.Isa = isa ?? DecodeKernels.Best(job.Format);
+            if (!DecodeKernels.Supports(job.Isa, job.Format))
+            {
+                throw new PlatformNotSupportedException($"{job.Isa} does not run {job.Format} on this machine");
+            }
         }
 
-        if (job.M > 0)
+        if (m > 0)
         {
-            KernelPool.Shared.Run(job);
+            KernelPool.Shared.Run(jobs);
         }
 
-        return (x.dtype == ScalarType.Float32 ? y : y.to_type(x.dtype)).MoveToOuterDisposeScope();
+        for (var i = 0; i < ys.Length; i++)
+        {
+            ys[i] = (x.dtype == ScalarType.Float32 ? ys[i] : ys[i].to_type(x.dtype)).MoveToOuterDisposeScope();
+        }
+
+        return ys;
     }
 }

@@ -17,6 +17,7 @@ public sealed class LlamaAttention : nn.Module
     private readonly long heads;
     private readonly long kvHeads;
     private readonly long headDim;
+    private readonly LlamaLinear[] projections; // q, k, v: the products of the layer's input
 
     public LlamaAttention(int layer, LlamaConfig c, ScalarType dtype, Device device, LinearOptions linear) : base("self_attn")
     {
@@ -28,6 +29,7 @@ public sealed class LlamaAttention : nn.Module
         k_proj = new LlamaLinear(new(layer, LinearKind.KProj), c.HiddenSize, kvHeads * headDim, dtype, device, linear);
         v_proj = new LlamaLinear(new(layer, LinearKind.VProj), c.HiddenSize, kvHeads * headDim, dtype, device, linear);
         o_proj = new LlamaLinear(new(layer, LinearKind.OProj), heads * headDim, c.HiddenSize, dtype, device, linear);
+        projections = [q_proj, k_proj, v_proj];
         RegisterComponents();
     }
 
@@ -38,9 +40,10 @@ public sealed class LlamaAttention : nn.Module
         using var scope = NewDisposeScope();
         var (b, t) = (x.shape[0], x.shape[1]);
         var groups = heads / kvHeads;
-        var q = q_proj.Forward(x, delta).view(b, t, heads, headDim); // [B, T, H, D]
-        var k = k_proj.Forward(x, delta).view(b, t, kvHeads, headDim); // [B, T, KV, D]
-        var v = v_proj.Forward(x, delta).view(b, t, kvHeads, headDim); // [B, T, KV, D]
+        var qkv = LlamaLinear.Forward(projections, x, delta); // one hand-off to the decode kernels when fused
+        var q = qkv[0].view(b, t, heads, headDim); // [B, T, H, D]
+        var k = qkv[1].view(b, t, kvHeads, headDim); // [B, T, KV, D]
+        var v = qkv[2].view(b, t, kvHeads, headDim); // [B, T, KV, D]
         q = rope.Apply(q, ctx.Positions);
         k = rope.Apply(k, ctx.Positions);
 

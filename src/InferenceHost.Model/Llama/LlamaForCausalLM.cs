@@ -73,9 +73,11 @@ public sealed class LlamaForCausalLM : nn.Module
         }
 
         var head = (lm_head ?? model.EmbedTokens).Weight; // [V, hidden]
+        var clock = ProductClock.Start();
         var logits = LinearOptions.DecodeKernels && !head.requires_grad && DecodeProducts.Applies(hidden, head.shape[1], DecodeProducts.DenseFormat(head.dtype))
             ? DecodeProducts.Linear(hidden, head)
             : nn.functional.linear(hidden, head); // [B, (T,) V]
+        ProductClock.Stop(clock);
         return logits.to_type(ScalarType.Float32).MoveToOuterDisposeScope();
     }
 }

@@ -19,6 +19,12 @@ public sealed record LinearOptions
 
     /// <summary>Decode-shaped CPU products through the C# kernels (<see cref="DecodeProducts"/>); false = libtorch always.</summary>
     public bool DecodeKernels { get; init; } = true;
+
+    /// <summary>
+    /// With the kernels: a layer's q, k and v products (and its gate and up) of one decode-shaped activation go to
+    /// the pool in one hand-off (<see cref="LlamaLinear.Forward(IReadOnlyList{LlamaLinear}, Tensor, ILinearDelta?)"/>); false = one hand-off per module.
+    /// </summary>
+    public bool FuseProjections { get; init; } = true;
 }
 
 /// <summary>A bias-free linear layer (Llama has no biases) with a hook for adapter deltas.</summary>
@@ -85,12 +91,89 @@ public sealed class LlamaLinear : nn.Module
 
     public Tensor Forward(Tensor x, ILinearDelta? delta)
     {
+        var clock = ProductClock.Start();
         var y = Product(x); // [B, T, out]
+        ProductClock.Stop(clock);
         return delta is null ? y : delta.Apply(Site, x, y);
+    }
+
+    /// <summary>
+    /// The forwards of <paramref name="linears"/> (modules of one layer that read the same <paramref name="x"/>:
+    /// q, k, v or gate, up), in order. When fusion is on and every product goes to the kernels, one pool hand-off
+    /// computes them all, each from its module's own weight: no concatenated copy, so merged mode's writes into a
+    /// module's weight are read as they are, and no extra memory. The outputs equal the unfused ones bit for bit
+    /// (the same per-row arithmetic). Each module's delta is then added under its own site, as PEFT names it.
+    /// </summary>
+    public static Tensor[] Forward(IReadOnlyList<LlamaLinear> linears, Tensor x, ILinearDelta? delta)
+    {
+        if (linears.Count < 2 || linears.Count > KernelPool.MaxParts || !linears[0].options.FuseProjections
+            || FusedJobs(linears, x) is not { } jobs)
+        {
+            return linears.Select(l => l.Forward(x, delta)).ToArray();
+        }
+
+        var clock = ProductClock.Start();
+        var ys = DecodeProducts.Run(x, jobs, null); // [B, T, outᵢ] each
+        ProductClock.Stop(clock);
+        if (delta is not null)
+        {
+            for (var i = 0; i < ys.Length; i++)
+            {
+                ys[i] = delta.Apply(linears[i].Site, x, ys[i]);
+            }
+        }
+
+        return ys;
+    }
+
+    /// <summary>Every module's kernel job for <paramref name="x"/>, or null when any of them goes to libtorch.</summary>
+    private static ProductJob[]? FusedJobs(IReadOnlyList<LlamaLinear> linears, Tensor x)
+    {
+        var jobs = new ProductJob[linears.Count];
+        for (var i = 0; i < jobs.Length; i++)
+        {
+            if (linears[i].KernelJob(x) is not { } job)
+            {
+                return null;
+            }
+
+            jobs[i] = job;
+        }
+
+        return jobs;
+    }
+
+    /// <summary>The kernels' job for the product of <paramref name="x"/> with this weight, or null when the product is libtorch's (<see cref="DecodeProducts.Applies"/>).</summary>
+    private ProductJob? KernelJob(Tensor x)
+    {
+        if (quantized is null && IsQuantized)
+        {
+            throw new InvalidOperationException($"{Site}: quantized weights were never loaded");
+        }
+
+        if (!options.DecodeKernels)
+        {
+            return null;
+        }
+
+        if (quantized is { } q)
+        {
+            return DecodeProducts.Applies(x, InFeatures, q.KernelFormat) ? q.Job() : null;
+        }
+
+        // A trained weight (full fine-tuning, pre-training) needs libtorch's autograd even when x needs no gradient.
+        return !weight.requires_grad && DecodeProducts.Applies(x, InFeatures, DecodeProducts.DenseFormat(weight.dtype))
+            ? DecodeProducts.DenseJob(weight)
+            : null;
     }
 
     private Tensor Product(Tensor x)
     {
+        if (KernelJob(x) is { } job)
+        {
+            return DecodeProducts.Run(x, job, null);
+        }
+
         if (quantized is { } q)
         {
             if (x.requires_grad)
@@ -99,25 +182,12 @@ public sealed class LlamaLinear : nn.Module
                 return QuantizedLinearFunction.Apply(x, q);
             }
 
-            if (options.DecodeKernels && DecodeProducts.Applies(x, InFeatures, q.KernelFormat))
-            {
-                return DecodeProducts.Linear(x, q);
-            }
-
             // Prefill and large batches decode the weight, then libtorch.
             using var dense = DecodeProducts.Dense(q, x.dtype); // [out, in]
             return nn.functional.linear(x, dense);
         }
 
-        if (quantized is null && IsQuantized)
-        {
-            throw new InvalidOperationException($"{Site}: quantized weights were never loaded");
-        }
-
-        // A trained weight (full fine-tuning, pre-training) needs libtorch's autograd even when x needs no gradient.
-        return options.DecodeKernels && !weight.requires_grad && DecodeProducts.Applies(x, InFeatures, DecodeProducts.DenseFormat(weight.dtype))
-            ? DecodeProducts.Linear(x, weight)
-            : nn.functional.linear(x, weight);
+        return nn.functional.linear(x, weight);
     }
 
     protected override void Dispose(bool disposing)

@@ -12,12 +12,14 @@ public sealed class LlamaMlp : nn.Module
     private readonly LlamaLinear up_proj;
     private readonly LlamaLinear down_proj;
 #pragma warning restore IDE1006
+    private readonly LlamaLinear[] projections; // gate, up: the products of the block's input
 
     public LlamaMlp(int layer, LlamaConfig c, ScalarType dtype, Device device, LinearOptions linear) : base("mlp")
     {
         gate_proj = new LlamaLinear(new(layer, LinearKind.GateProj), c.HiddenSize, c.IntermediateSize, dtype, device, linear);
         up_proj = new LlamaLinear(new(layer, LinearKind.UpProj), c.HiddenSize, c.IntermediateSize, dtype, device, linear);
         down_proj = new LlamaLinear(new(layer, LinearKind.DownProj), c.IntermediateSize, c.HiddenSize, dtype, device, linear);
+        projections = [gate_proj, up_proj];
         RegisterComponents();
     }
 
@@ -26,7 +28,8 @@ public sealed class LlamaMlp : nn.Module
     public Tensor Forward(Tensor x, ILinearDelta? delta)
     {
         using var scope = NewDisposeScope();
-        var gated = nn.functional.silu(gate_proj.Forward(x, delta)) * up_proj.Forward(x, delta); // [B, T, I]
+        var gateUp = LlamaLinear.Forward(projections, x, delta); // one hand-off to the decode kernels when fused
+        var gated = nn.functional.silu(gateUp[0]) * gateUp[1]; // [B, T, I]
         return down_proj.Forward(gated, delta).MoveToOuterDisposeScope();
     }
 }

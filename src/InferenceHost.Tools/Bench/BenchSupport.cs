@@ -3,6 +3,7 @@ using InferenceHost.Engine.Generation;
 using InferenceHost.Engine.Sampling;
 using InferenceHost.Model;
 using InferenceHost.Model.Checkpoints;
+using InferenceHost.Model.Kernels;
 using InferenceHost.Model.Llama;
 using static TorchSharp.torch;
 
@@ -66,16 +67,34 @@ internal static class BenchSupport
     }
 
     /// <summary>Decodes <paramref name="steps"/> tokens for every sequence; returns batch tokens per second.</summary>
-    public static double DecodeTokensPerSecond(BatchStepper stepper, List<Sequence> seqs, int steps, Func<ILinearDelta?>? delta)
+    public static double DecodeTokensPerSecond(BatchStepper stepper, List<Sequence> seqs, int steps, Func<ILinearDelta?>? delta) =>
+        Decode(stepper, seqs, steps, delta).TokensPerSecond;
+
+    /// <summary>
+    /// Decodes <paramref name="steps"/> tokens for every sequence after one warm-up step, with the products timed
+    /// (<see cref="ProductClock"/>: its two timestamps per product are noise against a step's milliseconds).
+    /// </summary>
+    public static DecodeTiming Decode(BatchStepper stepper, List<Sequence> seqs, int steps, Func<ILinearDelta?>? delta)
     {
         Step(stepper, seqs, 1, delta); // warm-up step
-        var clock = Stopwatch.StartNew();
-        for (var i = 0; i < steps; i++)
+        ProductClock.Take();
+        ProductClock.Enabled = true;
+        try
         {
-            Step(stepper, seqs, 1, delta);
-        }
+            var clock = Stopwatch.StartNew();
+            for (var i = 0; i < steps; i++)
+            {
+                Step(stepper, seqs, 1, delta);
+            }
 
-        return steps * seqs.Count / clock.Elapsed.TotalSeconds;
+            var elapsed = clock.Elapsed;
+            var (products, calls) = ProductClock.Take();
+            return new DecodeTiming(steps * seqs.Count / elapsed.TotalSeconds, elapsed.TotalMilliseconds / steps, products.TotalMilliseconds / steps, (double)calls / steps);
+        }
+        finally
+        {
+            ProductClock.Enabled = false;
+        }
     }
 
     /// <summary>One step with the delta built just before it, as the engine builds it for every pass.</summary>
@@ -86,4 +105,14 @@ internal static class BenchSupport
     }
 
     public static string Gb(double bytes) => $"{bytes / 1e9:F2} GB";
+}
+
+/// <summary>
+/// Timed decode steps: batch tokens per second, and per step its wall time, the time inside the model's matrix
+/// products (linear modules and head, kernels and libtorch; LoRA deltas count as outside) and how many product
+/// calls (pool hand-offs or libtorch products) it made.
+/// </summary>
+internal readonly record struct DecodeTiming(double TokensPerSecond, double StepMs, double ProductMs, double CallsPerStep)
+{
+    public double OutsideMs => StepMs - ProductMs;
 }

@@ -23,6 +23,9 @@ public sealed class ModelOptions
 
     /// <summary>Decode-shaped CPU products through the C# kernels (docs/benchmarks.md); false = libtorch for every product.</summary>
     public bool DecodeKernels { get; set; } = true;
+
+    /// <summary>With the kernels, a layer's q/k/v and gate/up products in one pool hand-off each (docs/benchmarks.md); false = one per module.</summary>
+    public bool FuseProjections { get; set; } = true;
 }
 
 /// <summary><c>Adapters</c>: where adapters are discovered and from where they may be loaded.</summary>

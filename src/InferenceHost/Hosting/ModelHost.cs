@@ -65,7 +65,7 @@ public sealed class ModelHost(
         HostParsing.TryDType(mo.DType, out var dtype);
         var device = TorchSharp.torch.device(mo.Device);
         var quantization = WeightQuantizationNames.Parse(mo.Quantization, "Model:Quantization");
-        var model = ModelLoader.Load(path, new ModelLoadOptions { DType = dtype, Device = device, Quantization = quantization, DecodeKernels = mo.DecodeKernels });
+        var model = ModelLoader.Load(path, new ModelLoadOptions { DType = dtype, Device = device, Quantization = quantization, DecodeKernels = mo.DecodeKernels, FuseProjections = mo.FuseProjections });
         var chat = CreateChatPrompter(path, model);
         var name = string.IsNullOrWhiteSpace(mo.Name) ? model.Name : mo.Name;
         logger.LogInformation("Loaded model {Name} from {Path} ({DType}, {Device}, quantization {Quantization}) in {Ms} ms; weights resident: {WeightMiB:F0} MiB",

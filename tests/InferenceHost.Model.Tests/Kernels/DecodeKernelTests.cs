@@ -154,7 +154,7 @@ public sealed class DecodeKernelTests
     }
 
     /// <summary>A weight in <paramref name="format"/> with its job, and the float32 weight the kernel must read.</summary>
-    private static Stored Store(string format, Tensor w, out Tensor reference)
+    internal static Stored Store(string format, Tensor w, out Tensor reference)
     {
         switch (format)
         {
@@ -173,7 +173,7 @@ public sealed class DecodeKernelTests
         }
     }
 
-    private sealed record Stored(ProductJob Job, QuantizedWeight? Quantized, Tensor? Dense) : IDisposable
+    internal sealed record Stored(ProductJob Job, QuantizedWeight? Quantized, Tensor? Dense) : IDisposable
     {
         public void Dispose() => Quantized?.Dispose();
     }
