@@ -61,7 +61,7 @@ store_save() { # store_save NAME: $OUT/NAME (checkpoint, or output when finished
   echo "stored $src in $dst ($(du -sh "$dst" | cut -f1))"
 }
 store_restore() { # store_restore NAME: $STORE/NAME -> $OUT/NAME (its checkpoint, or its output), unless $OUT has it
-  local name=$1 src=$STORE/$1 dst f
+  local name=$1 src=$STORE/$1 dst f sums
   [[ -f $src/SHA256SUMS ]] || return 0
   if [[ -f $src/state.json ]]; then dst=$OUT/$name/checkpoint; else dst=$OUT/$name; fi
   [[ -f $dst/state.json || -f $dst/config.json || -f $dst/adapter_config.json || -f $dst/tokenizer.json ]] && return 0
@@ -75,7 +75,8 @@ store_restore() { # store_restore NAME: $STORE/NAME -> $OUT/NAME (its checkpoint
       *) cp "$f" "$dst.partial/" ;;
     esac
   done
-  (cd "$dst.partial" && sha256sum --quiet -c "$(realpath "$src/SHA256SUMS")") || { echo "$src does not match its SHA256SUMS; nothing restored" >&2; rm -rf "$dst.partial"; exit 1; }
+  sums=$(realpath "$src/SHA256SUMS") # before the cd: STORE may be relative
+  (cd "$dst.partial" && sha256sum --quiet -c "$sums") || { echo "$src does not match its SHA256SUMS; nothing restored" >&2; rm -rf "$dst.partial"; exit 1; }
   mkdir -p "$dst" && mv "$dst.partial"/* "$dst/" && rmdir "$dst.partial"
   if [[ -f $src/training/report.json ]]; then mkdir -p "$OUT/$name/training" && cp "$src/training/report.json" "$OUT/$name/training/"; fi
   echo "restored $dst from $src"
