@@ -87,5 +87,43 @@ public sealed class CheckVerbTests
         Assert.Contains(name, e.Message);
     }
 
+    [Fact]
+    public void Dtype_compare_on_held_out_text_is_zero_against_itself_and_small_for_int8()
+    {
+        var text = Path.Combine(Path.GetTempPath(), $"held-out-{Guid.NewGuid():N}.jsonl");
+        File.WriteAllLines(text, [
+            """{"dialogue": "#Person1#: Where is the station?\n#Person2#: Two blocks north, next to the bank."}""",
+            """{"dialogue": "#Person1#: Can I pay by card?\n#Person2#: Of course. Please sign here."}""",
+            """{"dialogue": "#Person1#: What time does the film start?\n#Person2#: At eight, but we should leave at seven."}""",
+        ]);
+        try
+        {
+            JsonElement Run(params string[] extra)
+            {
+                var stdout = new StringWriter();
+                Assert.Equal(0, DTypeCompareCommand.Run(Args("dtype-compare", ["--model", TestFixtures.ModelDir("tiny-llama"), "--text", text, "--limit", "2", .. extra]), stdout));
+                return JsonDocument.Parse(stdout.ToString()).RootElement.GetProperty("fixtures")[0].Clone();
+            }
+
+            var same = Run("--dtype", "float32");
+            Assert.Equal(2, same.GetProperty("documents").GetInt32());
+            Assert.True(same.GetProperty("positions").GetInt32() > 20);
+            Assert.Equal(0, same.GetProperty("mean_kl").GetDouble(), 9);
+            Assert.Equal(1.0, same.GetProperty("top1_agreement").GetDouble());
+
+            var int8 = Run("--dtype", "float32", "--quantization", "int8");
+            Assert.InRange(int8.GetProperty("mean_kl").GetDouble(), 1e-7, 0.05); // the bound QuantizedModelTests uses on the goldens
+            Assert.True(int8.GetProperty("top1_agreement").GetDouble() >= 0.85);
+
+            File.AppendAllText(text, "{\"summary\": \"no dialogue\"}\n");
+            var e = Assert.Throws<CliException>(() => DTypeCompareCommand.Run(Args("dtype-compare", "--model", TestFixtures.ModelDir("tiny-llama"), "--text", text), new StringWriter()));
+            Assert.Contains(":4: no non-empty string field 'dialogue'", e.Message);
+        }
+        finally
+        {
+            File.Delete(text);
+        }
+    }
+
     private static CliArgs Args(string verb, params string[] args) => InferenceHost.Tools.ToolVerbs.All.Single(v => v.Name == verb).Parse(args);
 }

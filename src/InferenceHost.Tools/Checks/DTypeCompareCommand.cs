@@ -13,12 +13,21 @@ namespace InferenceHost.Tools.Checks;
 /// <c>--dtype</c> (with its weights quantized as <c>--quantization</c> says) against float32 on the same device: the
 /// largest and mean |difference|, the mean KL divergence of the next-token distribution, and how often the top-1
 /// token agrees. A report, not a pass/fail check (the goldens bound float32 only).
+/// <c>dtype-compare --model DIR --text FILE [--text-field dialogue] [--limit 50] [--max-tokens 256]</c> does the same
+/// over held-out documents instead of the goldens (a trained model: the quantization's cost where the
+/// distributions are peaked, which random fixtures cannot show).
 /// </summary>
 public static class DTypeCompareCommand
 {
     public static int Run(CliArgs args, TextWriter stdout)
     {
-        var fixtures = args.Require("fixtures");
+        var fixtures = args.Get("fixtures");
+        var modelDir = args.Get("model");
+        if ((fixtures is null) == (modelDir is null))
+        {
+            throw new CliException("give --fixtures DIR (the golden cases) or --model DIR with --text FILE (held-out documents), not both");
+        }
+
         var dtypeName = args.Get("dtype") ?? "bfloat16";
         var dtype = DTypes.Parse(dtypeName);
         var merged = args.Get("lora-mode") == "merged";
@@ -33,9 +42,14 @@ public static class DTypeCompareCommand
         var device = DeviceOption.Parse(deviceName);
 
         var rows = new List<object>();
-        foreach (var f in GoldenFile.Load(fixtures).Fixtures)
+        if (modelDir is not null)
         {
-            var dir = Path.Combine(fixtures, f.Model);
+            rows.Add(CompareOnText(args, modelDir, dtype, quantization, device));
+        }
+
+        foreach (var f in fixtures is null ? [] : GoldenFile.Load(fixtures).Fixtures)
+        {
+            var dir = Path.Combine(fixtures!, f.Model);
             using var reference = ModelLoader.Load(dir, new ModelLoadOptions { DType = ScalarType.Float32, Device = device });
             using var low = ModelLoader.Load(dir, new ModelLoadOptions { DType = dtype, Device = device, Quantization = quantization });
             var stats = new List<CaseStats>();
@@ -61,7 +75,7 @@ public static class DTypeCompareCommand
             });
         }
 
-        var text = JsonSerializer.Serialize(new { verb = "dtype-compare", device = deviceName, dtype = dtypeName, quantization = quantization.ToString().ToLowerInvariant(), reference = "float32", lora_mode = merged ? "merged" : "unmerged", fixtures = rows }, ConformanceCommand.Json);
+        var text = JsonSerializer.Serialize(new { verb = "dtype-compare", model = modelDir, device = deviceName, dtype = dtypeName, quantization = quantization.ToString().ToLowerInvariant(), reference = "float32", lora_mode = merged ? "merged" : "unmerged", fixtures = rows }, ConformanceCommand.Json);
         stdout.WriteLine(text);
         if (outFile is not null)
         {
@@ -69,6 +83,87 @@ public static class DTypeCompareCommand
         }
 
         return 0;
+    }
+
+    /// <summary>Every position of the first <c>--limit</c> documents of <c>--text</c> (a .jsonl field or plain lines), each cut to <c>--max-tokens</c>.</summary>
+    private static object CompareOnText(CliArgs args, string dir, ScalarType dtype, Model.Quantization.WeightQuantization quantization, Device device)
+    {
+        var file = args.Get("text") ?? throw new CliException("--model needs --text FILE: the held-out documents to compare on");
+        var field = args.Get("text-field") ?? "dialogue";
+        var limit = args.Int("limit", 50);
+        var maxTokens = args.Int("max-tokens", 256);
+        if (limit < 1 || maxTokens < 2)
+        {
+            throw new CliException("--limit must be at least 1 and --max-tokens at least 2");
+        }
+
+        var documents = ReadDocuments(file, field, limit);
+        using var reference = ModelLoader.Load(dir, new ModelLoadOptions { DType = ScalarType.Float32, Device = device });
+        using var low = ModelLoader.Load(dir, new ModelLoadOptions { DType = dtype, Device = device, Quantization = quantization });
+        var stats = new List<CaseStats>();
+        foreach (var (doc, i) in documents.Select((d, i) => (d, i)))
+        {
+            var ids = reference.Tokenizer.Encode(doc).Take(Math.Min(maxTokens, reference.Config.MaxPositionEmbeddings)).ToArray();
+            using var a = PromptLogits.Compute(reference, ids, [], merged: false);
+            using var b = PromptLogits.Compute(low, ids, [], merged: false);
+            stats.Add(CaseStats.Of($"{Path.GetFileName(file)}#{i}", a, b));
+        }
+
+        var positions = stats.Sum(s => s.Positions);
+        return new
+        {
+            text = file,
+            documents = stats.Count,
+            positions,
+            top1_agreement = (double)stats.Sum(s => s.Top1Agree) / positions,
+            mean_kl = stats.Sum(s => s.MeanKl * s.Positions) / positions,
+            max_abs_error = stats.Max(s => s.MaxAbsError),
+            mean_abs_error = stats.Average(s => s.MeanAbsError),
+        };
+    }
+
+    private static List<string> ReadDocuments(string file, string field, int limit)
+    {
+        if (!File.Exists(file))
+        {
+            throw new CliException($"--text: file '{file}' does not exist");
+        }
+
+        var docs = new List<string>();
+        var line = 0;
+        foreach (var raw in File.ReadLines(file))
+        {
+            line++;
+            if (docs.Count == limit)
+            {
+                break;
+            }
+
+            if (string.IsNullOrWhiteSpace(raw))
+            {
+                continue;
+            }
+
+            if (!file.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase))
+            {
+                docs.Add(raw);
+                continue;
+            }
+
+            try
+            {
+                using var json = JsonDocument.Parse(raw);
+                docs.Add(json.RootElement.TryGetProperty(field, out var v) && v.ValueKind == JsonValueKind.String && v.GetString()!.Length > 0
+                    ? v.GetString()!
+                    : throw new CliException($"{file}:{line}: no non-empty string field '{field}' (--text-field)"));
+            }
+            catch (JsonException e)
+            {
+                throw new CliException($"{file}:{line}: not a JSON object ({e.Message})");
+            }
+        }
+
+        return docs.Count > 0 ? docs : throw new CliException($"--text: '{file}' holds no documents");
     }
 
     private static Tensor Logits(LoadedModel model, string fixtureDir, string? adapter, IReadOnlyList<int> ids, bool merged)
