@@ -5,6 +5,7 @@ using InferenceHost.Engine.Generation;
 using InferenceHost.Engine.Scheduling;
 using InferenceHost.Model;
 using InferenceHost.Model.Llama;
+using InferenceHost.Model.Quantization;
 
 namespace InferenceHost.Engine;
 
@@ -40,10 +41,10 @@ public sealed partial class InferenceEngine : IDisposable
         this.model = model;
         this.options = options;
         Registry = registry;
-        var quantized = model.Model.Quantization != InferenceHost.Model.Quantization.WeightQuantization.None;
-        if (quantized && options.Mode == LoraMode.Merged)
+        var quantized = model.Model.Quantization != WeightQuantization.None;
+        if (options.Mode == LoraMode.Merged && model.Model.Quantization.MergeRefusal() is { } refusal)
         {
-            throw new ArgumentException($"Lora:Mode merged needs dense base weights, but Model:Quantization is {model.Model.Quantization.ToString().ToLowerInvariant()} (a merge into quantized weights cannot be exact): use unmerged or auto (docs/lora-modes.md)");
+            throw new ArgumentException($"Lora:Mode: {refusal}");
         }
 
         MaxSequenceLength = options.MaxSequenceLength > 0 ? (int)Math.Min(options.MaxSequenceLength, model.Model.MaxPositions) : (int)model.Model.MaxPositions;

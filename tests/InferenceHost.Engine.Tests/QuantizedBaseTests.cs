@@ -68,7 +68,7 @@ public sealed class QuantizedBaseTests
         using var model = ModelLoader.Load(TestFixtures.ModelDir("tiny-llama"), new ModelLoadOptions { Quantization = WeightQuantization.Int8 });
         var registry = new AdapterRegistry(model.Config, model.Name, 16, 64);
         var e = Assert.Throws<ArgumentException>(() => new InferenceEngine(model, new EngineOptions { Mode = LoraMode.Merged }, registry));
-        Assert.Contains("Lora:Mode merged", e.Message);
-        Assert.Contains("Model:Quantization is int8", e.Message);
+        Assert.Contains("Lora:Mode: merged mode needs dense base weights", e.Message);
+        Assert.Contains("Model:Quantization is 'int8'", e.Message);
     }
 }

@@ -35,4 +35,13 @@ public static class WeightQuantizationNames
         TryParse(text, out var v) ? v : throw new ArgumentException($"{what}: '{text}' is not one of {Allowed}");
 
     public static string Name(this WeightQuantization q) => q.ToString().ToLowerInvariant();
+
+    /// <summary>
+    /// Why merged LoRA mode refuses this base, or null when it does not (dense weights): a merge into quantized
+    /// weights cannot be exact, so a quantized base serves LoRA unmerged (docs/lora-modes.md). One wording for the
+    /// start-up check, the engine and the tools; each caller names its own setting.
+    /// </summary>
+    public static string? MergeRefusal(this WeightQuantization q, string setting = "Model:Quantization") => q == WeightQuantization.None
+        ? null
+        : $"merged mode needs dense base weights, but {setting} is '{q.Name()}' (a merge into quantized weights cannot be exact); use unmerged, or auto, which stays unmerged on a quantized base (docs/lora-modes.md)";
 }

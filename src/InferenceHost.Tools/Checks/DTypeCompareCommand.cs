@@ -3,6 +3,7 @@ using InferenceHost.Adapters;
 using InferenceHost.Adapters.Peft;
 using InferenceHost.CommandLine;
 using InferenceHost.Model;
+using InferenceHost.Model.Quantization;
 using static TorchSharp.torch;
 
 namespace InferenceHost.Tools.Checks;
@@ -32,9 +33,9 @@ public static class DTypeCompareCommand
         var dtype = DTypes.Parse(dtypeName);
         var merged = args.Get("lora-mode") == "merged";
         var quantization = DTypes.ParseQuantization(args.Get("quantization") ?? "none");
-        if (merged && quantization != Model.Quantization.WeightQuantization.None)
+        if (merged && quantization.MergeRefusal("--quantization") is { } refusal)
         {
-            throw new CliException("--lora-mode merged needs dense weights; a quantized base serves LoRA unmerged (docs/lora-modes.md)");
+            throw new CliException($"--lora-mode: {refusal}");
         }
 
         var outFile = args.Get("out");

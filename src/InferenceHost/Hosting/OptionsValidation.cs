@@ -1,3 +1,4 @@
+using InferenceHost.Model.Quantization;
 using Microsoft.Extensions.Options;
 
 namespace InferenceHost.Hosting;
@@ -47,9 +48,9 @@ internal sealed class LoraOptionsValidator(IOptions<ModelOptions> model) : IVali
         }
         else if (mode == InferenceHost.Engine.LoraMode.Merged
             && InferenceHost.Model.Quantization.WeightQuantizationNames.TryParse(model.Value.Quantization, out var q)
-            && q != InferenceHost.Model.Quantization.WeightQuantization.None)
+            && q.MergeRefusal() is { } refusal)
         {
-            errors.Add($"Lora:Mode: merged needs dense base weights, but Model:Quantization is '{model.Value.Quantization}' (a merge into quantized weights cannot be exact); use unmerged or auto, which stays unmerged on a quantized base (docs/lora-modes.md)");
+            errors.Add($"Lora:Mode: {refusal}");
         }
 
         foreach (var t in o.TargetModules.Where(t => InferenceHost.Model.Llama.LinearSite.ParseShortName(t) is null))
