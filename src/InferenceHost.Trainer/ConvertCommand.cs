@@ -1,7 +1,7 @@
 using InferenceHost.CommandLine;
 using InferenceHost.Model;
+using InferenceHost.Model.Checkpoints;
 using InferenceHost.Trainer.Output;
-using static TorchSharp.torch;
 
 namespace InferenceHost.Trainer;
 
@@ -24,7 +24,7 @@ public static class ConvertCommand
         }
 
         using var model = ModelLoader.Load(dir, new ModelLoadOptions { DType = dtype });
-        var name = dtype switch { ScalarType.BFloat16 => "bfloat16", ScalarType.Float16 => "float16", _ => "float32" };
+        var name = LlamaConfig.TorchDtypeName(dtype);
         PeftWriter.WriteFull(outDir, model.Model, dir, model.Config with { TorchDtype = name });
         log.WriteLine($"wrote {outDir}: {model.Model.parameters().Sum(p => p.numel()):N0} parameters in {name}, {PeftWriter.SizeOnDisk(outDir) / (1024.0 * 1024):F1} MiB on disk (from {PeftWriter.SizeOnDisk(dir) / (1024.0 * 1024):F1} MiB)");
         return 0;

@@ -50,6 +50,16 @@ public sealed record LlamaConfig
     public int? BosTokenId { get; init; }
     public int[] EosTokenIds { get; init; } = [];
     public string? TorchDtype { get; init; }
+
+    /// <summary>The <c>torch_dtype</c> a checkpoint of <paramref name="dtype"/> declares: float32, bfloat16 or float16.</summary>
+    public static string TorchDtypeName(TorchSharp.torch.ScalarType dtype) => dtype switch
+    {
+        TorchSharp.torch.ScalarType.Float32 => "float32",
+        TorchSharp.torch.ScalarType.BFloat16 => "bfloat16",
+        TorchSharp.torch.ScalarType.Float16 => "float16",
+        _ => throw new ArgumentException($"checkpoints are float32, bfloat16 or float16, not {dtype}", nameof(dtype)),
+    };
+
     public string HiddenAct { get; init; } = "silu";
 
     /// <summary>Mistral's sliding attention window, when the config sets one; null for full attention.</summary>

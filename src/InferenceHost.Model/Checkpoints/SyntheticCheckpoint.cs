@@ -88,13 +88,7 @@ public static class SyntheticCheckpoint
     /// </summary>
     public static void Write(string dir, LlamaConfig config, int seed, string tokenizerModelPath, torch.ScalarType dtype, bool vocabFromTokenizer = false)
     {
-        var dtypeName = dtype switch
-        {
-            torch.ScalarType.Float32 => "float32",
-            torch.ScalarType.BFloat16 => "bfloat16",
-            torch.ScalarType.Float16 => "float16",
-            _ => throw new ArgumentException($"synthetic checkpoints are float32, bfloat16 or float16, not {dtype}", nameof(dtype)),
-        };
+        var dtypeName = LlamaConfig.TorchDtypeName(dtype);
         config.Validate(Path.Combine(dir, "config.json"));
         var tokenizer = TokenizerFiles.Install(tokenizerModelPath, dir);
         config = config with
