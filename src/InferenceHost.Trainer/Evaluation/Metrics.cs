@@ -27,12 +27,15 @@ public sealed record TextScores(double Rouge1, double Rouge2, double RougeL, dou
         return new TextScores(F(RougeTypes.Rouge1), F(RougeTypes.Rouge2), F(RougeTypes.RougeL), F(RougeTypes.RougeLsum), bleu, exact);
     }
 
+    /// <summary>The metric names an evaluation card uses, in <see cref="CardScores"/>' order.</summary>
+    public static IReadOnlyList<string> CardMetrics { get; } = ["rouge1", "rouge2", "rougeL", "rougeLsum", "bleu", "exact_match"];
+
     /// <summary>The scores by the names an evaluation card uses: ROUGE and exact match as fractions, BLEU on sacreBLEU's 0..100.</summary>
-    public IReadOnlyDictionary<string, double> CardScores() => new Dictionary<string, double>(StringComparer.Ordinal)
+    public IReadOnlyDictionary<string, double> CardScores()
     {
-        ["rouge1"] = Rouge1 / 100, ["rouge2"] = Rouge2 / 100, ["rougeL"] = RougeL / 100, ["rougeLsum"] = RougeLsum / 100,
-        ["bleu"] = Bleu, ["exact_match"] = ExactMatch / 100,
-    };
+        double[] values = [Rouge1 / 100, Rouge2 / 100, RougeL / 100, RougeLsum / 100, Bleu, ExactMatch / 100];
+        return CardMetrics.Zip(values).ToDictionary(p => p.First, p => p.Second, StringComparer.Ordinal);
+    }
 
     private static string FirstLine(string text) => text.TrimStart().Split('\n', 2)[0];
 

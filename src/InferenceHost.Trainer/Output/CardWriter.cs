@@ -16,11 +16,9 @@ public static class CardWriter
 {
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
-    public static IReadOnlyList<string> Metrics { get; } = ["rouge1", "rouge2", "rougeL", "rougeLsum", "bleu", "exact_match"];
-
-    public static string CheckMetric(string metric) => Metrics.Contains(metric, StringComparer.Ordinal)
+    public static string CheckMetric(string metric) => TextScores.CardMetrics.Contains(metric, StringComparer.Ordinal)
         ? metric
-        : throw new CliException($"--card-metric {metric}: not a metric (choose from {string.Join(", ", Metrics)})");
+        : throw new CliException($"--card-metric {metric}: not a metric (choose from {string.Join(", ", TextScores.CardMetrics)})");
 
     /// <summary>
     /// One card per system other than the base (<paramref name="results"/>[0]); a directory that cannot be
