@@ -13,6 +13,9 @@
 #   STAGES="tokenizer pretrain" PRETRAIN_MINUTES=120 STORE_SAVE=1 scripts/dialogsum-experiment.sh
 #                       # ... and keep the tokenizer and the pre-training checkpoint in checkpoints/dialogsum
 #                       # (commit it): a fresh clone's next invocation restores it and resumes
+#   STAGES="lora full" FT_MINUTES=60 STORE_SAVE=1 scripts/dialogsum-experiment.sh
+#                       # the same for fine-tunes: each stops after 60 minutes (or when done) and is stored,
+#                       # its checkpoint while unfinished, its adapter or model once finished
 #
 # Stages: build tokenizer pretrain prompt lora qlora full topic-prompt topic-lora topic-full forget multitask eval. Outputs under $OUT (default artifacts/dialogsum,
 # git-ignored); docs/experiments.md quotes them. NICE (default 10) is the niceness of every training stage.
@@ -31,8 +34,9 @@ SHAPE=${SHAPE:-dialogsum-6m}
 PRETRAIN_STEPS=${PRETRAIN_STEPS:-12000}
 PRETRAIN_MINUTES=${PRETRAIN_MINUTES:-0} # > 0: stop after this many minutes with a checkpoint; rerun to resume
 FT_EPOCHS=${FT_EPOCHS:-1}              # passes over the 12,460 training dialogues per fine-tune
-STORE_SAVE=${STORE_SAVE:-0}            # 1: after pre-training, keep its state in STORE (commit it to resume elsewhere)
+STORE_SAVE=${STORE_SAVE:-0}            # 1: after each training stage, keep its state in STORE (commit it to resume elsewhere)
 FT_MINUTES=${FT_MINUTES:-0}            # > 0: each fine-tune stops after this many minutes with a checkpoint; rerun to resume
+DEADLINE=${DEADLINE:-}                 # e.g. 03:30 (UTC, today) or "2026-12-05 03:30": every training stage stops by then with a checkpoint; later ones are skipped
 EVAL_N=${EVAL_N:-500}                  # validation dialogues evaluated (all 500)
 FT_EXTRA=${FT_EXTRA:-}                 # appended to every fine-tune (a later value wins), e.g. "--max-steps 2" for a smoke run
 mkdir -p "$OUT"
@@ -41,6 +45,13 @@ has() { [[ " $STAGES " == *" $1 "* ]]; }
 finished() { [[ -f $OUT/$1/training/report.json ]] && grep -q '"stopped_at_time_limit": false' "$OUT/$1/training/report.json"; }
 T="nice -n $NICE dotnet $BIN/InferenceHost.Trainer.dll"
 stamp() { echo "== $(date -u +%H:%M:%S) $*"; }
+# minutes_left LIMIT: the --max-minutes a training stage gets: LIMIT (0 = none), cut to what DEADLINE leaves.
+minutes_left() {
+  local limit=$1 left
+  [[ -n $DEADLINE ]] || { echo "$limit"; return; }
+  left=$(( ($(date -u -d "$DEADLINE" +%s) - $(date -u +%s)) / 60 ))
+  if (( limit == 0 || left < limit )); then echo "$left"; else echo "$limit"; fi
+}
 
 # The store: a training stage's state kept in the repository (STORE, committed), so a run that one machine's
 # session cut off resumes on the next machine. What it keeps of a stage: its resumable checkpoint while
@@ -111,10 +122,12 @@ if has pretrain; then
     echo "pre-training already finished ($OUT/base/training/report.json); remove $OUT/base to start again"
   else
     if [[ -f $OUT/base/checkpoint/state.json ]]; then RESUME=(--resume $OUT/base/checkpoint); fi
+    minutes=$(minutes_left "$PRETRAIN_MINUTES")
+    if [[ -n $DEADLINE ]] && (( minutes < 3 )); then echo "pre-training: DEADLINE $DEADLINE leaves $minutes minutes"; exit 1; fi
     time $T pretrain --tokenizer $OUT/tokenizer --shape $SHAPE --max-positions 512 --init-seed $SEED \
       --text $DATA/train.jsonl --text-field dialogue --val-split 0.02 --split-seed $SEED \
       --max-length 256 --batch-size 8 --max-steps $PRETRAIN_STEPS --lr 2e-3 --warmup 200 --min-lr-ratio 0.1 \
-      --eval-every 50 --eval-loss-samples 64 --save-every-minutes 5 --max-minutes $PRETRAIN_MINUTES \
+      --eval-every 50 --eval-loss-samples 64 --save-every-minutes 5 --max-minutes "$minutes" \
       --threads $THREADS --seed $SEED --out $OUT/base "${RESUME[@]}"
   fi
   if [[ $STORE_SAVE == 1 ]]; then store_save tokenizer; store_save base; fi
@@ -130,18 +143,26 @@ TOPIC="$DATA/train.jsonl:1:dialogue-topic"
 # weights are the result, so the evaluation below is not tuned on its own data.
 FT_COMMON="--validation $DATA/validation.jsonl --no-keep-best --max-length 384 --truncate-prompt --batch-size 8 --epochs $FT_EPOCHS --warmup 50 \
   --eval-every 200 --eval-loss-samples 64 --eval-rouge-samples 16 --max-new-tokens 48 \
-  --save-every-minutes 10 --max-minutes $FT_MINUTES --threads $THREADS --seed $SEED"
+  --save-every-minutes 10 --threads $THREADS --seed $SEED"
 LORA="--rank 16 --alpha 32 --targets q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj --lr 2e-3"
 finetune() { # finetune NAME BASE_DIR DATA_OPTIONS... -- METHOD_OPTIONS...
   local name=$1 base=$2; shift 2
   stamp "$name"
+  store_restore "${base#"$OUT"/}"
+  store_restore "$name"
   if finished "$name"; then
     echo "$name already finished ($OUT/$name/training/report.json); remove $OUT/$name to train it again"; return
   fi
-  local resume=()
+  if ! finished "${base#"$OUT"/}"; then
+    echo "$name: its base $base has not finished training (run its stage first; a fine-tune of a half-trained base means nothing)" >&2; exit 1
+  fi
+  local resume=() minutes
   if [[ -f $OUT/$name/checkpoint/state.json ]]; then resume=(--resume $OUT/$name/checkpoint); fi
+  minutes=$(minutes_left "$FT_MINUTES")
+  if [[ -n $DEADLINE ]] && (( minutes < 3 )); then echo "$name: skipped, DEADLINE $DEADLINE leaves $minutes minutes"; return; fi
   # shellcheck disable=SC2086 # the option strings are word lists
-  time $T train --model $base "$@" $FT_COMMON $FT_EXTRA --out $OUT/$name "${resume[@]}"
+  time $T train --model $base "$@" $FT_COMMON --max-minutes "$minutes" $FT_EXTRA --out $OUT/$name "${resume[@]}"
+  if [[ $STORE_SAVE == 1 ]]; then store_save "$name"; fi
 }
 # Summarization, with the validation split's summaries as the validation task.
 has prompt && finetune prompt $OUT/base --data $SUMMARY --method prompt-tuning --virtual-tokens 20 --prompt-init text \
@@ -170,6 +191,7 @@ EVAL_COMMON="--limit $EVAL_N --max-length 384 --truncate-prompt --max-new-tokens
   --ppl-text $DATA/validation.jsonl --ppl-field dialogue --ppl-limit 100"
 if has eval; then
   stamp eval-summary
+  for n in base prompt lora qlora full topic-prompt topic-lora topic-full summary-after-topic multitask; do store_restore $n; done
   args=()
   for a in $(present prompt=prompt lora=lora qlora=qlora); do args+=(--adapter "${a%%=*}=$OUT/${a#*=}"); done
   for m in $(present full=full topic-full=topic-full summary-after-topic=summary-after-topic multitask=multitask); do args+=(--model "${m%%=*}=$OUT/${m#*=}"); done
