@@ -25,6 +25,9 @@ public sealed record ModelLoadOptions
 
     /// <summary>With the kernels, a layer's q/k/v and gate/up products in one hand-off each (false = one per module).</summary>
     public bool FuseProjections { get; init; } = true;
+
+    /// <summary>With the kernels, the decode step's norms, residual adds and rotations as one pass each (<see cref="LinearOptions.RowKernels"/>).</summary>
+    public bool RowKernels { get; init; } = true;
 }
 
 /// <summary>A loaded base model: config, frozen weights and tokenizer. Owns the weights.</summary>
@@ -82,7 +85,7 @@ public static class ModelLoader
 
         var maxPositions = options.MaxSequenceLength ?? config.MaxPositionEmbeddings;
         var model = new LlamaForCausalLM(config, options.DType, options.Device, maxPositions,
-            new LinearOptions { Quantization = options.Quantization, DecodeKernels = options.DecodeKernels, FuseProjections = options.FuseProjections });
+            new LinearOptions { Quantization = options.Quantization, DecodeKernels = options.DecodeKernels, FuseProjections = options.FuseProjections, RowKernels = options.RowKernels });
         try
         {
             LoadWeights(model, directory);

@@ -49,6 +49,8 @@ public static class ToolVerbs
             Value("quantization", "Comma-separated: none, int8, nf4 (default none)."),
             Value("kernels", "Comma-separated: on, off (the C# decode kernels or libtorch for every product; default on; quantized runs always on)."),
             Value("fuse", "Comma-separated: on, off (with the kernels, q/k/v and gate/up as one pool hand-off each, or one per module; default on)."),
+            Value("row-kernels", "Comma-separated: on, off (with the kernels, the residual add + RMSNorm and RoPE as one pass each, or libtorch's operations; default on)."),
+            Value("model", "Benchmark this checkpoint directory instead of a synthetic --shape."),
             Value("batches", "Comma-separated decode batch sizes, 1 among them (default 1,8,32)."),
             Value("rounds", "Rounds over all configurations, A B A B (default 1)."), Value("prompt-tokens", "Prefill prompt length (default 512)."),
             Value("decode-steps", "Timed decode steps (default 16)."), Value("checkpoint-dtype", "dtype of the synthetic checkpoint every configuration loads (default bfloat16)."),

@@ -35,7 +35,7 @@ public sealed class LlamaAttention : nn.Module
 
     public IEnumerable<LlamaLinear> Linears => [q_proj, k_proj, v_proj, o_proj];
 
-    internal Tensor Forward(Tensor x, AttentionContext ctx, RotaryEmbedding rope, ILinearDelta? delta)
+    internal Tensor Forward(Tensor x, AttentionContext ctx, RotaryEmbedding rope, ILinearDelta? delta, bool kernels)
     {
         using var scope = NewDisposeScope();
         var (b, t) = (x.shape[0], x.shape[1]);
@@ -44,8 +44,8 @@ public sealed class LlamaAttention : nn.Module
         var q = qkv[0].view(b, t, heads, headDim); // [B, T, H, D]
         var k = qkv[1].view(b, t, kvHeads, headDim); // [B, T, KV, D]
         var v = qkv[2].view(b, t, kvHeads, headDim); // [B, T, KV, D]
-        q = rope.Apply(q, ctx.Positions);
-        k = rope.Apply(k, ctx.Positions);
+        q = rope.Apply(q, ctx.Positions, kernels);
+        k = rope.Apply(k, ctx.Positions, kernels);
 
         Tensor keys, values; // [B, KV, Lk, D]
         if (ctx.Cache is { } cache)

@@ -25,10 +25,20 @@ public sealed class LlamaDecoderLayer : nn.Module
 
     public IEnumerable<LlamaLinear> Linears => self_attn.Linears.Concat(mlp.Linears);
 
-    internal Tensor Forward(Tensor x, AttentionContext ctx, RotaryEmbedding rope, ILinearDelta? delta)
+    /// <summary>The norm this layer applies to its input (the previous layer applies it, fused with its last residual add).</summary>
+    internal RmsNorm InputNorm => input_layernorm;
+
+    /// <summary>
+    /// One block: <paramref name="x"/> is the residual stream and <paramref name="normed"/> it through
+    /// <see cref="InputNorm"/>; returns the new stream and it through <paramref name="next"/> (the next layer's
+    /// input norm, or the final norm): x + attn(norm(x)) = h, then h + mlp(norm(h)), each add fused with the norm
+    /// that follows it (<see cref="RmsNorm.AddForward"/>).
+    /// </summary>
+    internal (Tensor Sum, Tensor Normed) Forward(Tensor x, Tensor normed, AttentionContext ctx, RotaryEmbedding rope, ILinearDelta? delta, RmsNorm next, bool kernels)
     {
         using var scope = NewDisposeScope();
-        var h = x + self_attn.Forward(input_layernorm.Forward(x), ctx, rope, delta); // [B, T, hidden]
-        return (h + mlp.Forward(post_attention_layernorm.Forward(h), delta)).MoveToOuterDisposeScope();
+        var (h, n) = post_attention_layernorm.AddForward(x, self_attn.Forward(normed, ctx, rope, delta, kernels), kernels); // [B, T, hidden]
+        var (sum, nextNormed) = next.AddForward(h, mlp.Forward(n, delta), kernels);
+        return (sum.MoveToOuterDisposeScope(), nextNormed.MoveToOuterDisposeScope());
     }
 }

@@ -25,6 +25,12 @@ public sealed record LinearOptions
     /// the pool in one hand-off (<see cref="LlamaLinear.Forward(IReadOnlyList{LlamaLinear}, Tensor, ILinearDelta?)"/>); false = one hand-off per module.
     /// </summary>
     public bool FuseProjections { get; init; } = true;
+
+    /// <summary>
+    /// With the kernels: a decode-sized step's residual adds with their RMSNorms, and its rotary embeddings, as one
+    /// pass each (<see cref="RowKernels"/>); false = libtorch's operations (for benchmarks).
+    /// </summary>
+    public bool RowKernels { get; init; } = true;
 }
 
 /// <summary>A bias-free linear layer (Llama has no biases) with a hook for adapter deltas.</summary>

@@ -14,9 +14,11 @@ public sealed class LlamaModel : nn.Module
     private readonly RmsNorm norm;
 #pragma warning restore IDE1006
     private readonly RotaryEmbedding rope;
+    private readonly bool kernels; // decode-sized steps' norms, residual adds and rotations in RowKernels
 
     public LlamaModel(LlamaConfig c, ScalarType dtype, Device device, long maxPositions, LinearOptions linear) : base("model")
     {
+        kernels = linear.DecodeKernels && linear.RowKernels;
         embed_tokens = new TokenEmbedding("embed_tokens", c.VocabSize, c.HiddenSize, dtype, device);
         layers = new ModuleList<LlamaDecoderLayer>(Enumerable.Range(0, c.NumHiddenLayers).Select(i => new LlamaDecoderLayer(i, c, dtype, device, linear)).ToArray());
         norm = new RmsNorm("norm", c.HiddenSize, c.RmsNormEps, dtype, device);
@@ -36,13 +38,14 @@ public sealed class LlamaModel : nn.Module
         batch.Validate();
         using var scope = NewDisposeScope();
         var ctx = AttentionContext.Create(batch, batch.Embeddings.device);
-        var h = batch.Embeddings;
-        foreach (var layer in layers)
+        var (h, normed) = layers[0].InputNorm.AddForward(batch.Embeddings, null, kernels);
+        for (var i = 0; i < layers.Count; i++)
         {
-            h = layer.Forward(h, ctx, rope, batch.Delta); // [B, T, hidden]
+            var next = i + 1 < layers.Count ? layers[i + 1].InputNorm : norm;
+            (h, normed) = layers[i].Forward(h, normed, ctx, rope, batch.Delta, next, kernels); // [B, T, hidden] each
         }
 
-        return norm.Forward(h).MoveToOuterDisposeScope();
+        return normed.MoveToOuterDisposeScope();
     }
 
     protected override void Dispose(bool disposing)

@@ -1,3 +1,4 @@
+using InferenceHost.Model.Kernels;
 using TorchSharp.Modules;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -17,6 +18,22 @@ public sealed class RmsNorm : nn.Module
         this.eps = eps;
         weight = new Parameter(ones(hidden, dtype: dtype, device: device), requires_grad: false);
         RegisterComponents();
+    }
+
+    /// <summary>
+    /// The residual add and the norm after it: <c>h = x + delta</c> (no add when <paramref name="delta"/> is null),
+    /// then <c>Forward(h)</c>; returns both. With <paramref name="kernels"/> a decode-sized step runs as one pass
+    /// (<see cref="RowKernels.AddRmsNorm"/>); training and prefill run libtorch's operations.
+    /// </summary>
+    public (Tensor Sum, Tensor Normed) AddForward(Tensor x, Tensor? delta, bool kernels)
+    {
+        if (kernels && RowKernels.Applies(x, delta, weight))
+        {
+            return RowKernels.AddRmsNorm(x, delta, weight, eps);
+        }
+
+        var h = delta is null ? x : x + delta;
+        return (h, Forward(h));
     }
 
     public Tensor Forward(Tensor x)

@@ -1,4 +1,5 @@
 using InferenceHost.Model.Checkpoints;
+using InferenceHost.Model.Kernels;
 using static TorchSharp.torch;
 
 namespace InferenceHost.Model.Llama;
@@ -64,9 +65,18 @@ public sealed class RotaryEmbedding : IDisposable
         }
     }
 
-    /// <summary>Applies the rotation to <paramref name="x"/> [B, T, heads, D] at <paramref name="positions"/> [B, T].</summary>
-    public Tensor Apply(Tensor x, Tensor positions)
+    /// <summary>
+    /// Applies the rotation to <paramref name="x"/> [B, T, heads, D] at <paramref name="positions"/> [B, T]; with
+    /// <paramref name="kernels"/> a decode-sized step runs as one pass (<see cref="RowKernels.Rope"/>, the same
+    /// float32 operations, so the same bits).
+    /// </summary>
+    public Tensor Apply(Tensor x, Tensor positions, bool kernels = false)
     {
+        if (kernels && RowKernels.Applies(x) && cos.device_type == TorchSharp.DeviceType.CPU && positions.is_contiguous())
+        {
+            return RowKernels.Rope(x, positions, cos, sin);
+        }
+
         using var scope = NewDisposeScope();
         // float32: rotations in half precision drift visibly at long positions.
         var c = cos.index_select(0, positions.flatten()).view(positions.shape[0], positions.shape[1], 1, -1); // [B, T, 1, D]

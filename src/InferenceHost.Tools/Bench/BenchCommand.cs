@@ -9,10 +9,10 @@ using static TorchSharp.torch;
 namespace InferenceHost.Tools.Bench;
 
 /// <summary>
-/// <c>bench [--shape tinyllama-1.1b] [--dtype float32,bfloat16] [--quantization none] [--kernels on] [--fuse on]
-/// [--batches 1,8,32] [--rounds 1] [--prompt-tokens 512] [--decode-steps 16] [--checkpoint-dtype bfloat16] [--tokenizer PATH]
+/// <c>bench [--shape tinyllama-1.1b | --model DIR] [--dtype float32,bfloat16] [--quantization none] [--kernels on] [--fuse on]
+/// [--row-kernels on] [--batches 1,8,32] [--rounds 1] [--prompt-tokens 512] [--decode-steps 16] [--checkpoint-dtype bfloat16] [--tokenizer PATH]
 /// [--work .models/bench] [--device cpu|cuda]</c>: for every configuration (dtype × quantization × decode
-/// kernels × fused projections; quantized ones always use the kernels, fusion only matters with them), load
+/// kernels × fused projections × row kernels; quantized ones always use the kernels, fusion and row kernels only matter with them), load
 /// time, resident weight bytes, prefill tokens/s, decode tokens/s at each batch size (1, 8 and 32), and batch-1 decode
 /// against the memory-bandwidth roofline; then each decode's step split into the time inside the matrix
 /// products and outside them (<see cref="Model.Kernels.ProductClock"/>). The configurations run in turn,
@@ -24,9 +24,10 @@ public static class BenchCommand
 {
     private const int BatchPromptTokens = 16;
 
-    private sealed record Config(ScalarType DType, WeightQuantization Quantization, bool Kernels, bool Fuse)
+    private sealed record Config(ScalarType DType, WeightQuantization Quantization, bool Kernels, bool Fuse, bool Rows)
     {
-        public override string ToString() => $"{DType.ToString().ToLowerInvariant()} / {Quantization.Name()} / kernels {(Kernels ? Fuse ? "on, fused" : "on, unfused" : "off")}";
+        public override string ToString() =>
+            $"{DType.ToString().ToLowerInvariant()} / {Quantization.Name()} / kernels {(Kernels ? (Fuse ? "on, fused" : "on, unfused") + (Rows ? "" : ", no row kernels") : "off")}";
     }
 
     public static int Run(CliArgs args, TextWriter stdout)
@@ -36,6 +37,7 @@ public static class BenchCommand
         var quantizations = args.List("quantization", "none").Select(DTypes.ParseQuantization).ToArray();
         var kernels = OnOff(args, "kernels");
         var fuses = OnOff(args, "fuse");
+        var rowKernels = OnOff(args, "row-kernels");
         var batches = args.List("batches", "1,8,32").Select(b => int.TryParse(b, out var n) && n > 0 ? n : throw new CliException($"--batches: '{b}' is not a positive integer")).Distinct().Order().ToArray();
         if (batches[0] != 1)
         {
@@ -49,7 +51,7 @@ public static class BenchCommand
         var tokenizer = args.Get("tokenizer") ?? Path.Combine("..", "shared", "fixtures", "tiny-llama", "tokenizer.model");
         var work = args.Get("work") ?? Path.Combine(".models", "bench");
         var device = Checks.DeviceOption.Parse(args.Get("device"));
-        if (!File.Exists(tokenizer))
+        if (args.Get("model") is null && !File.Exists(tokenizer))
         {
             throw new CliException($"--tokenizer: '{tokenizer}' not found (a SentencePiece tokenizer.model with at most the shape's vocabulary)");
         }
@@ -65,13 +67,18 @@ public static class BenchCommand
                        from q in quantizations
                        from k in kernels
                        from f in fuses
-                       where (q == WeightQuantization.None || k) && (k || f == fuses[0])
-                       select new Config(d, q, k, f)).ToList();
-        var dir = BenchSupport.EnsureCheckpoint(work, shape, checkpointDType, tokenizer, Console.Error);
+                       from r in rowKernels
+                       where (q == WeightQuantization.None || k) && (k || (f == fuses[0] && r == rowKernels[0]))
+                       select new Config(d, q, k, f, r)).ToList();
+        var dir = args.Get("model") ?? BenchSupport.EnsureCheckpoint(work, shape, checkpointDType, tokenizer, Console.Error);
+        if (!Directory.Exists(dir))
+        {
+            throw new CliException($"--model: directory '{dir}' does not exist");
+        }
 
         // Measured in a scope of its own first; its 2 GiB are freed before the model loads.
         var bandwidth = BenchSupport.CopyBandwidth(device);
-        stdout.WriteLine($"{shape} from one {checkpointDType.ToString().ToLowerInvariant()} checkpoint; memory copy bandwidth (read + write, 1 GiB float32 tensor, best of 5): {bandwidth / 1e9:F1} GB/s; torch threads: {get_num_threads()}; kernel threads: {Model.Kernels.DecodeProducts.Threads}");
+        stdout.WriteLine($"{(args.Get("model") is { } m ? m : $"{shape} from one {checkpointDType.ToString().ToLowerInvariant()} checkpoint")}; memory copy bandwidth (read + write, 1 GiB float32 tensor, best of 5): {bandwidth / 1e9:F1} GB/s; torch threads: {get_num_threads()}; kernel threads: {Model.Kernels.DecodeProducts.Threads}");
         stdout.WriteLine($"prefill: one {promptTokens}-token prompt; decode batch 1: {steps} steps after it; decode batch {string.Join(", ", batches.Skip(1))}: {steps} steps after {BatchPromptTokens}-token prompts");
         stdout.WriteLine();
         stdout.WriteLine($"| round | dtype / quantization / kernels | load (s) | resident weights | prefill tok/s | {Columns(batches, "decode tok/s (batch {0})")} | weight bytes / token | roofline tok/s | batch 1 / roofline | peak RSS |");
@@ -164,6 +171,7 @@ public static class BenchCommand
             Quantization = c.Quantization,
             DecodeKernels = c.Kernels,
             FuseProjections = c.Fuse,
+            RowKernels = c.Rows,
         });
         var load = clock.Elapsed;
         using var cache = new KvCache(model.Config, batches[^1], maxLength, c.DType, model.Model.Device);
