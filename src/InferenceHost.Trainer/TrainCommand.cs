@@ -240,6 +240,7 @@ public static class TrainCommand
             MaxSteps = a.Get("max-steps") is { } ms ? int.Parse(ms, CultureInfo.InvariantCulture) : null,
             MaxLength = a.Int("max-length", pretrain ? 256 : 512),
             Packing = pretrain || a.Flag("packing"),
+            GroupByLength = a.Flag("group-by-length"),
             Seed = a.Int("seed", 42),
             EvalEvery = a.Int("eval-every", 0),
             EvalLossSamples = a.Int("eval-loss-samples", 200),

@@ -118,6 +118,29 @@ public sealed class DataTests : IDisposable
     }
 
     [Fact]
+    public void Grouping_by_length_keeps_every_example_and_cuts_the_padding()
+    {
+        // Lengths 20..400 in a seeded random order, as the mixture draws them: random batches of 8 pad to their
+        // longest row; windows of 50 batches sorted longest first put similar lengths together.
+        var rng = new Random(3);
+        var examples = Enumerable.Range(0, 1000)
+            .Select(i => new TokenizedExample([.. Enumerable.Repeat(7, rng.Next(20, 401))], PromptLength: 1, "f", i)).ToArray();
+        var plain = Batching.Pad(examples, 8, padId: 0);
+        var grouped = Batching.Pad(examples, 8, padId: 0, groupByLength: true);
+        Assert.Equal(plain.Count, grouped.Count);
+        Assert.Equal(plain.Sum(b => b.TokenCount), grouped.Sum(b => b.TokenCount));
+        Assert.Equal(plain.Sum(b => b.TargetCount), grouped.Sum(b => b.TargetCount));
+        Assert.True(Batching.PaddingShare(plain) > 0.25, $"random batches: {Batching.PaddingShare(plain):P1} padding");
+        Assert.True(Batching.PaddingShare(grouped) < 0.02, $"grouped: {Batching.PaddingShare(grouped):P1} padding");
+
+        // Every example once, and a window never takes examples from the next one: the first 400 drawn are the first 50 batches.
+        var order = Batching.GroupByLength(examples, 8);
+        Assert.Equal(examples.Select(e => e.Line).Order(), order.Select(e => e.Line).Order());
+        Assert.Equal(examples.Take(400).Select(e => e.Line).Order(), order.Take(400).Select(e => e.Line).Order());
+        Assert.True(order.Take(400).Select(e => e.Ids.Length).SequenceEqual(order.Take(400).Select(e => e.Ids.Length).OrderDescending()));
+    }
+
+    [Fact]
     public void Pretraining_text_counts_every_next_token()
     {
         var e = new TokenizedExample([1, 5, 6, 2], PromptLength: 0, "f", 0);

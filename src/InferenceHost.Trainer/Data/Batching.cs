@@ -30,8 +30,17 @@ public static class Batching
         }
     }
 
-    public static List<Batch> Pad(IReadOnlyList<TokenizedExample> examples, int batchSize, int padId)
+    /// <summary>Examples per length-sorted window: <see cref="GroupByLength"/> sorts 50 batches' worth at a time, as Hugging Face's LengthGroupedSampler does.</summary>
+    public const int GroupWindowBatches = 50;
+
+    /// <summary>One right-padded row per example, <paramref name="batchSize"/> rows per batch, each as wide as its longest row.</summary>
+    public static List<Batch> Pad(IReadOnlyList<TokenizedExample> examples, int batchSize, int padId, bool groupByLength = false)
     {
+        if (groupByLength)
+        {
+            examples = GroupByLength(examples, batchSize);
+        }
+
         var batches = new List<Batch>();
         for (var at = 0; at < examples.Count; at += batchSize)
         {
@@ -48,6 +57,32 @@ public static class Batching
         }
 
         return batches;
+    }
+
+    /// <summary>
+    /// Hugging Face's <c>group_by_length</c> (its LengthGroupedSampler, less its own shuffle: the mixture's draw is
+    /// already shuffled by the seed): windows of <see cref="GroupWindowBatches"/> batches' worth of examples in draw
+    /// order, each sorted longest first (stable), so the rows of a batch are of similar length and padding mostly
+    /// disappears. Every example still comes once per epoch and the order is still decided by the seed; what changes
+    /// is which examples share a batch.
+    /// </summary>
+    public static List<TokenizedExample> GroupByLength(IReadOnlyList<TokenizedExample> examples, int batchSize)
+    {
+        var window = Math.Max(1, batchSize) * GroupWindowBatches;
+        var grouped = new List<TokenizedExample>(examples.Count);
+        for (var at = 0; at < examples.Count; at += window)
+        {
+            grouped.AddRange(examples.Skip(at).Take(window).OrderByDescending(e => e.Ids.Length));
+        }
+
+        return grouped;
+    }
+
+    /// <summary>The share of a plan's positions that are padding: 1 − tokens / (rows × width), over all its batches.</summary>
+    public static double PaddingShare(IReadOnlyCollection<Batch> batches)
+    {
+        var positions = batches.Sum(b => (long)b.Rows * b.Width);
+        return positions == 0 ? 0 : 1 - ((double)batches.Sum(b => b.TokenCount) / positions);
     }
 
     /// <summary>

@@ -71,6 +71,9 @@ public sealed record TrainOptions
 
     public bool Packing { get; init; }
 
+    /// <summary>Padded batches of similar-length examples (<see cref="Data.Batching.GroupByLength"/>); ignored with <see cref="Packing"/>.</summary>
+    public bool GroupByLength { get; init; }
+
     public int Seed { get; init; } = 42;
 
     /// <summary>Evaluate every N optimizer steps (0 = only at the end).</summary>

@@ -174,7 +174,7 @@ public sealed class TrainingRun : IDisposable
         List<Batch> Epoch()
         {
             var examples = mixture.Draw(mixture.EpochSize).Select(d => d.Example).ToList();
-            return o.Packing ? Batching.Pack(examples, o.BatchSize, o.MaxLength, padId) : Batching.Pad(examples, o.BatchSize, padId);
+            return o.Packing ? Batching.Pack(examples, o.BatchSize, o.MaxLength, padId) : Batching.Pad(examples, o.BatchSize, padId, o.GroupByLength);
         }
 
         plan.AddRange(Epoch());
@@ -194,6 +194,7 @@ public sealed class TrainingRun : IDisposable
     {
         var padId = loaded.Tokenizer.EosId ?? 0;
         var (plan, totalSteps) = BuildPlan(sets, padId);
+        log.WriteLine($"plan: {plan.Count:N0} micro-batches, {100 * Batching.PaddingShare(plan):F1}% of their positions padding{(o.GroupByLength && !o.Packing ? " (grouped by length)" : "")}");
         var valBatches = Batching.Pad(o.EvalLossSamples > 0 ? validation.Take(o.EvalLossSamples).ToList() : validation, o.BatchSize, padId);
         using var optimizer = torch.optim.AdamW(trainable, o.LearningRate, o.Beta1, o.Beta2, 1e-8, o.WeightDecay);
         var steps = new List<StepLog>();
