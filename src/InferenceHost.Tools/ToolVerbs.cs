@@ -63,7 +63,8 @@ public static class ToolVerbs
         ], KernelBenchCommand.Run),
         new("bench-lora", "Decode with the base, unmerged (one adapter, one per row) and merged; the merged switch; cold loads; slot memory.",
         [
-            Shape, Value("dtype", "float32 (default) or bfloat16."), Value("ranks", "Comma-separated ranks (default 8,16,64)."),
+            Shape, Value("model", "Benchmark this checkpoint directory instead of a synthetic --shape."), Value("dtype", "float32 (default) or bfloat16."),
+            Value("quantization", "none (default), int8 or nf4: the base's weights quantized at load (unmerged columns only)."), Value("ranks", "Comma-separated ranks (default 8,16,64)."),
             Value("targets", "Comma-separated target sets: qkvo, all-linear."), Value("batches", "Comma-separated batch sizes (default 1,8,32)."),
             Value("steps", "Timed decode steps."), Tokenizer, Work, Device,
             Flag("switches-only", "Only the merged switch, cold load and slot memory (no decode table)."),

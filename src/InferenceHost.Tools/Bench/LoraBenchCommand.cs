@@ -12,12 +12,13 @@ using static TorchSharp.torch;
 namespace InferenceHost.Tools.Bench;
 
 /// <summary>
-/// <c>bench-lora [--shape tinyllama-1.1b] [--dtype float32] [--ranks 8,16,64] [--targets qkvo,all-linear]
+/// <c>bench-lora [--shape tinyllama-1.1b | --model DIR] [--dtype float32] [--quantization none|int8|nf4] [--ranks 8,16,64] [--targets qkvo,all-linear]
 /// [--batches 1,8,32] [--steps 8] [--tokenizer PATH] [--work .models/bench] [--device cpu|cuda] [--switches-only]
 /// [--merge-paths kernel,libtorch] [--rounds 1]</c>: decode tokens/s for the base,
 /// unmerged (every row the same adapter, and every row a different one) and merged; the time of one merged
 /// switch against one read+write of the touched weights, for each merge path (the one-pass kernel, libtorch's
-/// copy + <c>addmm_</c>) in alternating rounds; cold load time; device bytes per resident adapter.
+/// copy + <c>addmm_</c>) in alternating rounds; cold load time; device bytes per resident adapter. On a quantized
+/// base (<c>--quantization</c>) only the unmerged columns exist (merged mode is refused there, docs/lora-modes.md).
 /// </summary>
 public static class LoraBenchCommand
 {
@@ -43,18 +44,35 @@ public static class LoraBenchCommand
             _ => throw new CliException($"--merge-paths: '{m}' is not kernel or libtorch"),
         }).ToArray();
 
+        var quantization = DTypes.ParseQuantization(args.Get("quantization") ?? "none");
+        var quantized = quantization != Model.Quantization.WeightQuantization.None;
+        if (quantized && switchesOnly)
+        {
+            throw new CliException("--switches-only times merged switches, which a quantized base does not have (--quantization none)");
+        }
+
         var bandwidth = BenchSupport.CopyBandwidth(device);
-        var dir = BenchSupport.EnsureCheckpoint(work, shape, dtype, tokenizer, Console.Error);
+        var dir = args.Get("model") ?? BenchSupport.EnsureCheckpoint(work, shape, dtype, tokenizer, Console.Error);
+        if (!Directory.Exists(dir))
+        {
+            throw new CliException($"--model: directory '{dir}' does not exist");
+        }
+
+        if (args.Get("model") is not null)
+        {
+            shape = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir)));
+        }
+
         var maxBatch = batches.Max();
-        using var model = ModelLoader.Load(dir, new ModelLoadOptions { DType = dtype, Device = device, MaxSequenceLength = PromptTokens + steps + 8 });
+        using var model = ModelLoader.Load(dir, new ModelLoadOptions { DType = dtype, Device = device, MaxSequenceLength = PromptTokens + steps + 8, Quantization = quantization });
         using var cache = new KvCache(model.Config, maxBatch, PromptTokens + steps + 8, dtype, model.Model.Device);
         var stepper = new BatchStepper(model.Model, cache);
-        stdout.WriteLine($"{shape} {dtype.ToString().ToLowerInvariant()}, copy bandwidth {bandwidth / 1e9:F1} GB/s, {steps} timed decode steps after a {PromptTokens}-token prefill");
+        stdout.WriteLine($"{shape} {dtype.ToString().ToLowerInvariant()}{(quantized ? $", weights {Model.Quantization.WeightQuantizationNames.Name(quantization)}" : "")}, copy bandwidth {bandwidth / 1e9:F1} GB/s, {steps} timed decode steps after a {PromptTokens}-token prefill");
         stdout.WriteLine();
 
         if (!switchesOnly)
         {
-            stdout.WriteLine("| rank | targets | batch | base tok/s | unmerged, 1 adapter | unmerged, distinct per row | merged | unmerged / base | merged / base |");
+            stdout.WriteLine("| rank | targets | batch | base tok/s | unmerged, 1 adapter | unmerged, distinct per row | merged | unmerged / base (distinct / base) | merged / base |");
             stdout.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         }
 
@@ -72,16 +90,28 @@ public static class LoraBenchCommand
                     buffers.Load(i, adapters[i]);
                 }
 
-                using var merger = new WeightMerger(model.Model);
+                using var merger = quantized ? null : new WeightMerger(model.Model);
                 foreach (var b in switchesOnly ? [] : batches)
                 {
                     var baseline = Decode(model, stepper, b, steps, null); // measured beside the others, not once
                     var same = Decode(model, stepper, b, steps, Rows(buffers, b, _ => 0));
                     var distinct = Decode(model, stepper, b, steps, Rows(buffers, b, i => i % slots));
+                    if (merger is null)
+                    {
+                        stdout.WriteLine($"| {rank} | {targets} | {b} | {baseline:F2} | {same:F2} | {distinct:F2} | - | {same / baseline:P0} (distinct {distinct / baseline:P0}) | - |");
+                        continue;
+                    }
+
                     merger.Merge([new LoraUse(adapters[0], 1.0)]);
                     var merged = Decode(model, stepper, b, steps, null);
                     merger.Restore();
-                    stdout.WriteLine($"| {rank} | {targets} | {b} | {baseline:F2} | {same:F2} | {distinct:F2} | {merged:F2} | {same / baseline:P0} | {merged / baseline:P0} |");
+                    stdout.WriteLine($"| {rank} | {targets} | {b} | {baseline:F2} | {same:F2} | {distinct:F2} | {merged:F2} | {same / baseline:P0} (distinct {distinct / baseline:P0}) | {merged / baseline:P0} |");
+                }
+
+                if (merger is null)
+                {
+                    adapters.ForEach(a => a.Dispose());
+                    continue;
                 }
 
                 var touched = adapters[0].Modules.Keys.Sum(s => model.Model.Linear(s).Weight.NumberOfElements * model.Model.Linear(s).Weight.ElementSize);
@@ -125,6 +155,11 @@ public static class LoraBenchCommand
                 switches.Add($"| {rank} | {targets} | {string.Join(", ", perSwitch)} | {2.0 * touched / bandwidth * 1000:F0} | {cold:F0} | {perAdapter / 1e6:F1} MB | {buffers.BytesPerSlot / 1e6:F1} MB |");
                 adapters.ForEach(a => a.Dispose());
             }
+        }
+
+        if (switches.Count == 0)
+        {
+            return 0;
         }
 
         stdout.WriteLine();
