@@ -22,32 +22,39 @@ public sealed class RowKernelTests
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        manual_seed(5);
-        foreach (var hidden in new[] { 5, 64, 67, 2048 })
+        for (var seed = 0; seed < 8; seed++)
         {
-            using var norm = new RmsNorm("norm", hidden, 1e-5, dtype, CPU);
-            norm.parameters().Single().copy_((rand(hidden) + 0.5).to_type(dtype));
-            foreach (var rows in new[] { 1, 3 })
+            using var g = new Generator((ulong)seed, CPU); // the test's own generator: other test classes draw from the global one in parallel
+            foreach (var hidden in new[] { 5, 64, 67, 2048 })
             {
-                var x = (randn(1, rows, hidden) * 3).to_type(dtype);
-                var delta = randn(1, rows, hidden).to_type(dtype);
-                foreach (var d in new[] { delta, null })
+                using var norm = new RmsNorm("norm", hidden, 1e-5, dtype, CPU);
+                norm.parameters().Single().copy_((rand(hidden, generator: g) + 0.5).to_type(dtype));
+                foreach (var rows in new[] { 1, 3 })
                 {
-                    var (sum, normed) = norm.AddForward(x, d, kernels: true);
-                    var (refSum, refNormed) = norm.AddForward(x, d, kernels: false);
-                    Assert.True(sum.eq(refSum).all().item<bool>(), $"{dtype} hidden {hidden}: the residual add differs");
-                    var got = normed.to_type(ScalarType.Float32);
-                    var want = refNormed.to_type(ScalarType.Float32);
-                    var diff = (got - want).abs();
-                    if (dtype == ScalarType.Float32)
+                    var x = (randn([1, rows, hidden], generator: g) * 3).to_type(dtype);
+                    var delta = randn([1, rows, hidden], generator: g).to_type(dtype);
+                    foreach (var d in new[] { delta, null })
                     {
-                        Assert.True((diff <= want.abs() * 4e-7 + 1e-30).all().item<bool>(), $"hidden {hidden}: {diff.max().item<float>()}");
-                    }
-                    else
-                    {
-                        var step = want.abs() * (1.0 / 128); // one bfloat16 step (8 bits of mantissa) of the value
-                        Assert.True((diff <= step + 1e-30).all().item<bool>(), $"hidden {hidden}: {diff.max().item<float>()}");
-                        Assert.True(diff.gt(0).sum().item<long>() <= Math.Max(1, rows * hidden / 100), $"hidden {hidden}: too many elements differ");
+                        var (sum, normed) = norm.AddForward(x, d, kernels: true);
+                        var (refSum, refNormed) = norm.AddForward(x, d, kernels: false);
+                        var what = $"{dtype} seed {seed} hidden {hidden} rows {rows}{(d is null ? " (no add)" : "")}";
+                        Assert.True(sum.eq(refSum).all().item<bool>(), $"{what}: the residual add differs");
+                        var got = normed.to_type(ScalarType.Float32);
+                        var want = refNormed.to_type(ScalarType.Float32);
+                        var diff = (got - want).abs();
+                        if (dtype == ScalarType.Float32)
+                        {
+                            // rsqrt of a reordered sum, then two products: a few ulps (2⁻²³ relative each)
+                            Assert.True((diff <= want.abs() * 1e-6 + 1e-30).all().item<bool>(), $"{what}: {diff.max().item<float>()}");
+                        }
+                        else
+                        {
+                            // a float32 result within those ulps of a rounding boundary rounds the other way (one bfloat16
+                            // step), and the weight's product after it may round the other way again: two steps at most
+                            var steps = want.abs() * (2.0 / 128);
+                            Assert.True((diff <= steps + 1e-30).all().item<bool>(), $"{what}: {diff.max().item<float>()}");
+                            Assert.True(diff.gt(0).sum().item<long>() <= Math.Max(2, rows * hidden / 50), $"{what}: {diff.gt(0).sum().item<long>()} elements differ");
+                        }
                     }
                 }
             }
