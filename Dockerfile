@@ -2,6 +2,7 @@
 # no native patching needed, and the build's fix-libtorchsharp.sh step sees that and does nothing).
 #
 #   docker build -t inferencehost .
+#   docker run --gpus all -p 8000:8000 inferencehost    # the built-in default model (models/default)
 #   docker run --gpus all -p 8000:8000 \
 #     -v /path/to/TinyLlama-1.1B-Chat-v1.0:/models/base:ro -v "$PWD/adapters:/adapters:ro" \
 #     -e Model__Path=/models/base -e Model__Device=cuda -e Model__DType=bfloat16 inferencehost
@@ -13,13 +14,14 @@ WORKDIR /src
 COPY Directory.Build.props Directory.Build.targets Directory.Packages.props InferenceHost.sln appsettings.json ./
 COPY build/ build/
 COPY src/ src/
+COPY models/ models/
 RUN dotnet publish src/InferenceHost/InferenceHost.csproj -c Release -p:TorchDevice=cuda -o /app \
  && rm -rf /app/runtimes/win-* /app/runtimes/osx-*
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble AS runtime
 WORKDIR /app
 COPY --from=build /app ./
-RUN mkdir -p /models /adapters /app/.models && chown -R app:app /app/.models
+RUN mkdir -p /models /adapters
 USER app
 ENV ASPNETCORE_URLS=http://0.0.0.0:8000 \
     Urls=http://0.0.0.0:8000 \

@@ -90,7 +90,6 @@ public static class TrainerVerbs
             Value("val-split", "Hold out this share of the documents, as pretrain --val-split does."), Value("split-seed", "Seed of that split (default 42)."),
             Flag("skip-bad", "Skip bad records."), Required("out", "Output directory."),
         ], (a, log) => TrainTokenizerCommand.Run(a, Console.Error)),
-        new("default-model", "Write the server's built-in demo model.", [Value("out", "Output directory.")], (a, log) => DefaultModelCommand.Run(a, Console.Error)),
         new("convert", "Write a checkpoint with every weight in another dtype (e.g. a float32-trained model as bfloat16).",
             [Required("model", "The checkpoint directory."), Value("dtype", "bfloat16 (default), float16 or float32."), Required("out", "Output directory.")],
             (a, log) => ConvertCommand.Run(a, Console.Error)),

@@ -1,35 +1,31 @@
-using InferenceHost.Model.Checkpoints;
-
 namespace InferenceHost.Hosting;
 
 /// <summary>
-/// Where the server keeps the random demo model (<see cref="DemoModel"/>) it serves when <c>Model:Path</c>
-/// is empty. It produces noise; it exists so the server runs with no download.
+/// The model the server serves when <c>Model:Path</c> is empty: the repository's <c>models/default</c> (a
+/// small Llama trained here on the DialogSum dialogues, see its README), which the build copies beside the
+/// server's assembly so <c>dotnet run</c>, a published folder and the Docker image all carry it.
 /// </summary>
 public static class DefaultModel
 {
-    public static string Directory => Path.Combine(Environment.CurrentDirectory, ".models", "default");
+    public const string RelativeDirectory = "models/default";
 
-    /// <summary>Writes the model into <see cref="Directory"/> unless it is already there; returns the directory.</summary>
-    public static string EnsureWritten() => EnsureWritten(Directory);
+    /// <summary>Where the build put the model: <c>models/default</c> beside the server's assembly.</summary>
+    public static string Directory => Path.Combine(AppContext.BaseDirectory, "models", "default");
 
-    public static string EnsureWritten(string dir)
+    /// <summary>The directory, or an error naming what is missing (a build made without <c>models/default</c>).</summary>
+    public static string Locate() => Locate(Directory);
+
+    public static string Locate(string dir)
     {
-        if (File.Exists(Path.Combine(dir, "model.safetensors")) && File.Exists(Path.Combine(dir, "config.json")))
+        string[] required = ["config.json", "model.safetensors", "tokenizer.json"];
+        var missing = required.Where(f => !File.Exists(Path.Combine(dir, f))).ToArray();
+        if (missing.Length > 0)
         {
-            return dir;
+            throw new InvalidOperationException(
+                $"Model:Path is empty, and the built-in default model at '{dir}' lacks {string.Join(", ", missing)}: the build copies it from " +
+                $"the repository's {RelativeDirectory}; restore that folder (git checkout -- {RelativeDirectory}) and rebuild, or set Model:Path to a checkpoint directory");
         }
 
-        // Built beside the target and renamed into place, so a crash never leaves half a model behind.
-        var staging = dir + ".partial-" + Environment.ProcessId;
-        DemoModel.Write(staging);
-        if (System.IO.Directory.Exists(dir))
-        {
-            System.IO.Directory.Delete(dir, recursive: true);
-        }
-
-        System.IO.Directory.CreateDirectory(Path.GetDirectoryName(dir)!);
-        System.IO.Directory.Move(staging, dir);
         return dir;
     }
 }

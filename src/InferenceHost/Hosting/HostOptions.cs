@@ -8,7 +8,7 @@ public sealed class ModelOptions
 {
     public const string Section = "Model";
 
-    /// <summary>Checkpoint directory; empty = the embedded random demo model under <c>.models/default</c>.</summary>
+    /// <summary>Checkpoint directory; empty = the built-in default model (the repository's <c>models/default</c>, copied beside the server by the build).</summary>
     public string Path { get; set; } = string.Empty;
 
     /// <summary>The name clients use in <c>model</c>; default the checkpoint directory's name.</summary>

@@ -58,8 +58,8 @@ public sealed class ModelHost(
         var path = mo.Path;
         if (string.IsNullOrEmpty(path))
         {
-            path = DefaultModel.EnsureWritten();
-            logger.LogWarning("Model:Path is empty: serving the built-in RANDOM DEMO model from {Dir} (its output is noise)", path);
+            path = DefaultModel.Locate();
+            logger.LogInformation("Model:Path is empty: serving the built-in default model from {Dir} (a small Llama trained on DialogSum dialogues; see its README)", path);
         }
 
         HostParsing.TryDType(mo.DType, out var dtype);

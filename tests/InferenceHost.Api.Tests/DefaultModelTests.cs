@@ -1,0 +1,68 @@
+using System.Net;
+using InferenceHost.Hosting;
+
+namespace InferenceHost.Api.Tests;
+
+/// <summary>
+/// With <c>Model:Path</c> empty the server serves the repository's <c>models/default</c> (copied beside the
+/// server by the build): a trained model, so held-out dialogue text is far from the 4,096-way guess a
+/// random model makes.
+/// </summary>
+public sealed class DefaultModelTests : IDisposable
+{
+    private readonly string temp = Directory.CreateTempSubdirectory("default-model-tests-").FullName;
+
+    public void Dispose() => Directory.Delete(temp, recursive: true);
+
+    // Written for this test in DialogSum's style (not taken from the data set), so it is held out.
+    private const string Dialogue =
+        "#Person1#: Good morning. Can I help you?\n" +
+        "#Person2#: Yes, I'd like to open a savings account, please.\n" +
+        "#Person1#: Certainly. Do you have your passport with you?\n" +
+        "#Person2#: Here it is. How much do I need to deposit?\n" +
+        "#Person1#: At least fifty dollars. Please fill in this form first.";
+
+    [Fact]
+    public void The_build_copies_the_default_model_beside_the_server()
+    {
+        Assert.Equal(DefaultModel.Directory, DefaultModel.Locate());
+    }
+
+    [Fact]
+    public void A_build_without_it_is_a_start_up_error_that_names_what_is_missing()
+    {
+        File.WriteAllText(Path.Combine(temp, "config.json"), "{}");
+        var e = Assert.Throws<InvalidOperationException>(() => DefaultModel.Locate(temp));
+        Assert.Contains("model.safetensors, tokenizer.json", e.Message);
+        Assert.Contains("Model:Path", e.Message);
+    }
+
+    [Fact]
+    public async Task Empty_model_path_serves_the_trained_default_model()
+    {
+        await using var factory = new ApiFactory(extra: new Dictionary<string, string?>
+        {
+            ["Model:Path"] = "",
+            ["Adapters:Directory"] = temp,
+        });
+        using var client = await factory.ReadyAsync();
+
+        var models = await Http.ReadAsync(await client.GetAsync("/v1/models"));
+        Assert.Contains(models.GetProperty("data").EnumerateArray(), m => m.GetProperty("id").GetString() == "default");
+
+        // echo + logprobs scores the prompt itself: its perplexity under the model.
+        var (status, body) = await client.PostJsonAsync("/v1/completions",
+            new { model = "default", prompt = Dialogue, max_tokens = 24, temperature = 0, logprobs = 1, echo = true, ignore_eos = true });
+        Assert.Equal(HttpStatusCode.OK, status);
+        var logprobs = body.GetProperty("choices")[0].GetProperty("logprobs").GetProperty("token_logprobs")
+            .EnumerateArray().Where(x => x.ValueKind == System.Text.Json.JsonValueKind.Number).Select(x => x.GetDouble()).ToArray();
+        var generated = body.GetProperty("usage").GetProperty("completion_tokens").GetInt32();
+        var prompt = logprobs[..^generated];
+        var perplexity = Math.Exp(-prompt.Average());
+        Assert.True(perplexity < 60, $"held-out dialogue perplexity {perplexity:F1} (a random model: about 4,096)");
+
+        // Its greedy continuation goes on as a dialogue: a new speaker turn.
+        var text = body.GetProperty("choices")[0].GetProperty("text").GetString()!;
+        Assert.Contains("#Person", text[Dialogue.Length..]);
+    }
+}
