@@ -49,32 +49,13 @@ public static unsafe class RowKernels
         var rows = (int)(x.NumberOfElements / hidden);
         var sum = delta is null ? x : empty_like(x);
         var normed = empty_like(x);
-        var e = (float)eps;
         if (x.dtype == ScalarType.Float32)
         {
-            var px = (float*)TensorMemory.Pointer(x, ScalarType.Float32);
-            var pd = delta is null ? null : (float*)TensorMemory.Pointer(delta, ScalarType.Float32);
-            var ph = (float*)TensorMemory.Pointer(sum, ScalarType.Float32);
-            var pn = (float*)TensorMemory.Pointer(normed, ScalarType.Float32);
-            var pw = (float*)TensorMemory.Pointer(weight, ScalarType.Float32);
-            for (var r = 0; r < rows; r++)
-            {
-                var o = (long)r * hidden;
-                NormRowF32(px + o, pd is null ? null : pd + o, ph + o, pn + o, pw, hidden, e);
-            }
+            NormRows<float>(x, delta, sum, normed, weight, rows, hidden, (float)eps);
         }
         else
         {
-            var px = (ushort*)TensorMemory.Pointer(x, ScalarType.BFloat16);
-            var pd = delta is null ? null : (ushort*)TensorMemory.Pointer(delta, ScalarType.BFloat16);
-            var ph = (ushort*)TensorMemory.Pointer(sum, ScalarType.BFloat16);
-            var pn = (ushort*)TensorMemory.Pointer(normed, ScalarType.BFloat16);
-            var pw = (ushort*)TensorMemory.Pointer(weight, ScalarType.BFloat16);
-            for (var r = 0; r < rows; r++)
-            {
-                var o = (long)r * hidden;
-                NormRowBf16(px + o, pd is null ? null : pd + o, ph + o, pn + o, pw, hidden, e);
-            }
+            NormRows<ushort>(x, delta, sum, normed, weight, rows, hidden, (float)eps);
         }
 
         return (sum, normed);
@@ -184,18 +165,38 @@ public static unsafe class RowKernels
         }
     }
 
+    /// <summary>The rows of <see cref="AddRmsNorm"/> in x's element type (float32, or bfloat16 as ushort).</summary>
+    private static void NormRows<T>(Tensor x, Tensor? delta, Tensor sum, Tensor normed, Tensor weight, int rows, int hidden, float eps)
+        where T : unmanaged
+    {
+        var px = (T*)TensorMemory.Pointer(x, x.dtype);
+        var pd = delta is null ? null : (T*)TensorMemory.Pointer(delta, x.dtype);
+        var ph = (T*)TensorMemory.Pointer(sum, x.dtype);
+        var pn = (T*)TensorMemory.Pointer(normed, x.dtype);
+        var pw = (T*)TensorMemory.Pointer(weight, x.dtype);
+        for (var r = 0; r < rows; r++)
+        {
+            var o = (long)r * hidden;
+            NormRow(px + o, pd is null ? null : pd + o, ph + o, pn + o, pw, hidden, eps);
+        }
+    }
+
+    // One row: h = x (+ delta, stored in the dtype), sum of h² in float32, then weight · dtype(h · rsqrt(mean + eps))
+    // in the dtype. For bfloat16 every value is rounded where a bfloat16 tensor would store it (Round); for float32
+    // rounding is the identity.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void NormRowF32(float* x, float* delta, float* sum, float* normed, float* w, int n, float eps)
+    private static void NormRow<T>(T* x, T* delta, T* sum, T* normed, T* w, int n, float eps)
+        where T : unmanaged
     {
         var acc = Vector256<float>.Zero;
         var i = 0;
         for (; i + 8 <= n; i += 8)
         {
-            var h = Vector256.Load(x + i);
+            var h = Load8(x + i);
             if (delta != null)
             {
-                h += Vector256.Load(delta + i);
-                h.Store(sum + i);
+                h = Round<T>(h + Load8(delta + i)); // the add in the dtype: rounded before the norm reads it
+                Store8(h, sum + i);
             }
 
             acc += h * h;
@@ -204,10 +205,11 @@ public static unsafe class RowKernels
         var ss = Vector256.Sum(acc);
         for (; i < n; i++)
         {
-            var h = delta != null ? x[i] + delta[i] : x[i];
+            var h = Get(x, i);
             if (delta != null)
             {
-                sum[i] = h;
+                Set(sum, i, h + Get(delta, i));
+                h = Get(sum, i);
             }
 
             ss += h * h;
@@ -219,62 +221,23 @@ public static unsafe class RowKernels
         i = 0;
         for (; i + 8 <= n; i += 8)
         {
-            (Vector256.Load(w + i) * (Vector256.Load(src + i) * rv)).Store(normed + i);
+            var scaled = Round<T>(Load8(src + i) * rv); // .to(dtype) of the float32 norm
+            Store8(Load8(w + i) * scaled, normed + i); // weight · it, in the dtype
         }
 
         for (; i < n; i++)
         {
-            normed[i] = w[i] * (src[i] * r);
+            Set(normed, i, Get(w, i) * RoundScalar<T>(Get(src, i) * r));
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void NormRowBf16(ushort* x, ushort* delta, ushort* sum, ushort* normed, ushort* w, int n, float eps)
-    {
-        var ss = 0f;
-        var acc = Vector256<float>.Zero;
-        var i = 0;
-        for (; i + 8 <= n; i += 8)
-        {
-            var h = Widen8(x + i);
-            if (delta != null)
-            {
-                h = Round8(h + Widen8(delta + i)); // the add in bfloat16: rounded before the norm reads it
-                Narrow8(h, sum + i);
-            }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Round<T>(Vector256<float> v)
+        where T : unmanaged => typeof(T) == typeof(ushort) ? Round8(v) : v;
 
-            acc += h * h;
-        }
-
-        ss = Vector256.Sum(acc);
-        for (; i < n; i++)
-        {
-            var h = Bf16ToFloat(x[i]);
-            if (delta != null)
-            {
-                sum[i] = FloatToBf16(h + Bf16ToFloat(delta[i]));
-                h = Bf16ToFloat(sum[i]);
-            }
-
-            ss += h * h;
-        }
-
-        var r = 1f / MathF.Sqrt((ss / n) + eps);
-        var rv = Vector256.Create(r);
-        var src = delta != null ? sum : x;
-        i = 0;
-        for (; i + 8 <= n; i += 8)
-        {
-            var scaled = Round8(Widen8(src + i) * rv); // .to(bfloat16) of the float32 norm
-            Narrow8(Widen8(w + i) * scaled, normed + i); // weight · it, in bfloat16
-        }
-
-        for (; i < n; i++)
-        {
-            var scaled = Bf16ToFloat(FloatToBf16(Bf16ToFloat(src[i]) * r));
-            normed[i] = FloatToBf16(Bf16ToFloat(w[i]) * scaled);
-        }
-    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float RoundScalar<T>(float v)
+        where T : unmanaged => typeof(T) == typeof(ushort) ? Bf16ToFloat(FloatToBf16(v)) : v;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Widen8(ushort* p) =>
