@@ -6,9 +6,11 @@ using InferenceHost.Model.Quantization;
 namespace InferenceHost.Model.Kernels;
 
 /// <summary>
-/// The decode-shaped products: each weight row is streamed once per call; a register tile of four weight
-/// rows (each vector loaded and widened once) meets up to four activation rows (each vector loaded once),
-/// one float32 accumulator per pair, so a weight byte and an activation byte are each used four times. Formats widen to float32 in registers:
+/// The decode-shaped products: each weight row is streamed once per call. One or two activation rows meet
+/// one weight row at a time, so the weights stream as one sequential run; more rows meet a register tile of
+/// four weight rows (each vector loaded and widened once) against up to four activation rows (each vector
+/// loaded once), one float32 accumulator per pair, so a weight byte and an activation byte are each used four
+/// times. Formats widen to float32 in registers:
 /// bfloat16 by a 16-bit shift, int8 by sign extension times the group's scale, NF4 by a 16-entry table
 /// lookup (two 8-lane permutes and a blend) times the block's absmax. In-features that do not fill a
 /// vector (the tail) go through the scalar reference, <see cref="IFormat.At"/>.
@@ -79,6 +81,27 @@ internal static unsafe class DecodeKernels
             var k1 = Math.Min(n, k0 + chunk);
             var accumulate = k0 > 0;
             var o = start;
+            if (j.M <= 2)
+            {
+                // One or two x rows: one weight row at a time, so the weights stream from memory as one sequential
+                // run (four rows side by side are four streams, which the prefetchers serve worse: int8 took twice
+                // as long at m = 1, measured); the x rows come from L1 either way.
+                for (; o < end; o++)
+                {
+                    var y = j.Y + o;
+                    switch (j.Isa, j.M)
+                    {
+                        case (KernelIsa.Avx2, 1): Row256<TF, R1>(j, o, y, k0, k1, accumulate); break;
+                        case (KernelIsa.Avx2, _): Row256<TF, R2>(j, o, y, k0, k1, accumulate); break;
+                        case (_, 1): Row512<TF, R1>(j, o, y, k0, k1, accumulate); break;
+                        default: Row512<TF, R2>(j, o, y, k0, k1, accumulate); break;
+                    }
+                }
+
+                continue;
+            }
+
+            // More x rows: the arithmetic dominates, and a tile of four weight rows uses each x vector four times.
             for (; o + 4 <= end; o += 4)
             {
                 for (var r = 0; r < j.M; r += rowGroup)
@@ -94,6 +117,100 @@ internal static unsafe class DecodeKernels
                     Tile<TF, R1>(j, o, r, k0, k1, accumulate);
                 }
             }
+        }
+    }
+
+    // One weight row against TR (1 or 2) x rows, four accumulators per x row (a chain of FMAs each, so their
+    // latency overlaps). Vector512: 64 in-features a step; AVX2: 32.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Row512<TF, TR>(in ProductJob j, int o, float* y, int k0, int k1, bool accumulate)
+        where TF : struct, IFormat
+        where TR : struct, IRowCount
+    {
+        var n = j.In;
+        var row = RowOf(j, o);
+        var x = j.X;
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
+        var i = k0;
+        for (; i + 64 <= k1; i += 64)
+        {
+            var w0 = TF.Load16(row, i);
+            var w1 = TF.Load16(row, i + 16);
+            var w2 = TF.Load16(row, i + 32);
+            var w3 = TF.Load16(row, i + 48);
+            a0 = Vector512.FusedMultiplyAdd(w0, Vector512.Load(x + i), a0);
+            a1 = Vector512.FusedMultiplyAdd(w1, Vector512.Load(x + i + 16), a1);
+            a2 = Vector512.FusedMultiplyAdd(w2, Vector512.Load(x + i + 32), a2);
+            a3 = Vector512.FusedMultiplyAdd(w3, Vector512.Load(x + i + 48), a3);
+            if (TR.N > 1)
+            {
+                b0 = Vector512.FusedMultiplyAdd(w0, Vector512.Load(x + n + i), b0);
+                b1 = Vector512.FusedMultiplyAdd(w1, Vector512.Load(x + n + i + 16), b1);
+                b2 = Vector512.FusedMultiplyAdd(w2, Vector512.Load(x + n + i + 32), b2);
+                b3 = Vector512.FusedMultiplyAdd(w3, Vector512.Load(x + n + i + 48), b3);
+            }
+        }
+
+        for (; i + 16 <= k1; i += 16)
+        {
+            var w = TF.Load16(row, i);
+            a0 = Vector512.FusedMultiplyAdd(w, Vector512.Load(x + i), a0);
+            if (TR.N > 1)
+            {
+                b0 = Vector512.FusedMultiplyAdd(w, Vector512.Load(x + n + i), b0);
+            }
+        }
+
+        Store<TF>(row, x, i, k1, y, Vector512.Sum((a0 + a1) + (a2 + a3)), accumulate);
+        if (TR.N > 1)
+        {
+            Store<TF>(row, x + n, i, k1, y + j.Out, Vector512.Sum((b0 + b1) + (b2 + b3)), accumulate);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Row256<TF, TR>(in ProductJob j, int o, float* y, int k0, int k1, bool accumulate)
+        where TF : struct, IFormat
+        where TR : struct, IRowCount
+    {
+        var n = j.In;
+        var row = RowOf(j, o);
+        var x = j.X;
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
+        var i = k0;
+        for (; i + 32 <= k1; i += 32)
+        {
+            var w0 = TF.Load8(row, i);
+            var w1 = TF.Load8(row, i + 8);
+            var w2 = TF.Load8(row, i + 16);
+            var w3 = TF.Load8(row, i + 24);
+            a0 = Fma.MultiplyAdd(w0, Avx.LoadVector256(x + i), a0);
+            a1 = Fma.MultiplyAdd(w1, Avx.LoadVector256(x + i + 8), a1);
+            a2 = Fma.MultiplyAdd(w2, Avx.LoadVector256(x + i + 16), a2);
+            a3 = Fma.MultiplyAdd(w3, Avx.LoadVector256(x + i + 24), a3);
+            if (TR.N > 1)
+            {
+                b0 = Fma.MultiplyAdd(w0, Avx.LoadVector256(x + n + i), b0);
+                b1 = Fma.MultiplyAdd(w1, Avx.LoadVector256(x + n + i + 8), b1);
+                b2 = Fma.MultiplyAdd(w2, Avx.LoadVector256(x + n + i + 16), b2);
+                b3 = Fma.MultiplyAdd(w3, Avx.LoadVector256(x + n + i + 24), b3);
+            }
+        }
+
+        for (; i + 8 <= k1; i += 8)
+        {
+            var w = TF.Load8(row, i);
+            a0 = Fma.MultiplyAdd(w, Avx.LoadVector256(x + i), a0);
+            if (TR.N > 1)
+            {
+                b0 = Fma.MultiplyAdd(w, Avx.LoadVector256(x + n + i), b0);
+            }
+        }
+
+        Store<TF>(row, x, i, k1, y, Vector256.Sum((a0 + a1) + (a2 + a3)), accumulate);
+        if (TR.N > 1)
+        {
+            Store<TF>(row, x + n, i, k1, y + j.Out, Vector256.Sum((b0 + b1) + (b2 + b3)), accumulate);
         }
     }
 
@@ -369,6 +486,7 @@ internal static unsafe class DecodeKernels
 
         /// <summary>The scalar reference: in-feature i as float32.</summary>
         static abstract float At(in Row r, int i);
+
     }
 
     internal interface IRowCount
