@@ -1,5 +1,8 @@
 using InferenceHost.Cli;
 using InferenceHost.Hosting;
+using InferenceHost.Model.Kernels;
+
+OpenMpSpin.Limit(); // before libtorch loads: its OpenMP threads must not spin through the decode kernels' products
 
 if (CliCommands.TryRun(args, out var exitCode))
 {
