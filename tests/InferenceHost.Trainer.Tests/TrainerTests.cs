@@ -164,6 +164,44 @@ public sealed partial class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void A_run_resumed_after_its_best_evaluation_still_writes_that_evaluations_weights()
+    {
+        // A tiny base of sane scale (a few pre-training steps from a fresh initialization: its loss is about ln V),
+        // whose validation answers are words the training task never gives: as the training answer's probability
+        // rises, theirs falls, so the best evaluation is an early one and the resumed half only gets worse.
+        var text = Path.Combine(temp, "best-text.jsonl");
+        File.WriteAllLines(text, Enumerable.Range(0, 20).Select(i => new JsonObject { ["text"] = $"Say: apple river {i}\nbanana banana cloud stone green light" }.ToJsonString()));
+        var tokDir = Path.Combine(temp, "best-bpe");
+        Assert.Equal(0, TrainTokenizerCommand.Run(TrainerVerbs.Parse("train-tokenizer", ["--text", text, "--vocab-size", "300", "--out", tokDir]), TextWriter.Null));
+        var baseDir = Path.Combine(temp, "best-base");
+        var log = new StringWriter();
+        Assert.True(TrainCommand.Run(TrainerVerbs.Parse("pretrain", [
+            "--tokenizer", tokDir, "--shape", "dialogsum-6m", "--hidden", "32", "--num-layers", "2", "--heads", "2", "--kv-heads", "2", "--intermediate", "64",
+            "--text", text, "--out", baseDir, "--max-length", "32", "--batch-size", "4", "--max-steps", "2", "--no-keep-best", "--threads", "1"]), log, pretrain: true, "test") == 0, log.ToString());
+        var val = Path.Combine(temp, "val-best.jsonl");
+        File.WriteAllLines(val, ["{\"text\": \"apple river\", \"label\": \"cloud stone\"}", "{\"text\": \"music table\", \"label\": \"green light\"}"]);
+        (JsonNode Report, string Dir) Run(string name, params string[] extra)
+        {
+            var outDir = Path.Combine(temp, name);
+            var runLog = new StringWriter();
+            Assert.True(TrainCommand.Run(TrainerVerbs.Parse("train", [
+                "--model", baseDir, "--data", TaskFile(), "--template", "Say: {text}\\n|||{label}", "--out", outDir, "--batch-size", "8", "--seed", "3",
+                "--max-length", "64", "--eval-rouge-samples", "0", "--method", "lora", "--rank", "4", "--lr", "5e-2", "--max-steps", "6",
+                "--eval-every", "1", "--validation", val, "--save-every", "3", "--threads", "1", .. extra]), runLog, pretrain: false, "test") == 0, runLog.ToString());
+            return (JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "training", "report.json")))!, outDir);
+        }
+
+        var (whole, wholeDir) = Run("best-whole");
+        var best = whole["best_step"]!.GetValue<int>();
+        Assert.True(best < 3, $"the best evaluation (step {best}) must come before the step-3 checkpoint for this test to mean anything");
+        Assert.True(File.Exists(Path.Combine(wholeDir, "checkpoint", "best.safetensors")));
+        var (resumed, resumedDir) = Run("best-resumed", "--resume", Path.Combine(wholeDir, "checkpoint"));
+        Assert.Equal(best, resumed["best_step"]!.GetValue<int>());
+        var bytes = (string d) => File.ReadAllBytes(Path.Combine(d, "adapter_model.safetensors"));
+        Assert.Equal(bytes(wholeDir), bytes(resumedDir));
+    }
+
+    [Fact]
     public void Bad_data_stops_training_with_file_and_line()
     {
         var bad = Path.Combine(temp, "bad.jsonl");

@@ -9,19 +9,36 @@ namespace InferenceHost.Trainer.Training;
 /// <summary>What a resumable checkpoint holds besides tensors.</summary>
 public sealed record CheckpointState(int Step, List<StepLog> Steps, List<EvalLog> Evals, double BestLoss, int? BestStep, int BadEvals);
 
-/// <summary>Resumable training state: trainable tensors, AdamW moments, step and history.</summary>
+/// <summary>
+/// Resumable training state: trainable tensors, AdamW moments, step and history, and the best evaluation's
+/// trainable tensors when the run keeps them (<c>best.safetensors</c>): a run resumed after its best evaluation
+/// must still be able to write that step's weights, not only name it.
+/// </summary>
 public static class Checkpoint
 {
-    public static void Save(string dir, IReadOnlyList<Parameter> trainable, OptimizerHelper optimizer, CheckpointState state)
+    private const string BestFile = "best.safetensors";
+
+    public static void Save(string dir, IReadOnlyList<Parameter> trainable, OptimizerHelper optimizer, CheckpointState state, IReadOnlyList<Tensor>? best = null)
     {
         Directory.CreateDirectory(dir);
         SafetensorsWriter.Write(Path.Combine(dir, "trainable.safetensors"),
             trainable.Select((p, i) => new KeyValuePair<string, Tensor>($"p{i}", p)));
+        var bestPath = Path.Combine(dir, BestFile);
+        if (best is null)
+        {
+            File.Delete(bestPath);
+        }
+        else
+        {
+            SafetensorsWriter.Write(bestPath, best.Select((t, i) => new KeyValuePair<string, Tensor>($"p{i}", t)));
+        }
+
         optimizer.save_state_dict(Path.Combine(dir, "optimizer.bin"));
         File.WriteAllText(Path.Combine(dir, "state.json"), JsonSerializer.Serialize(state with { BestLoss = double.IsFinite(state.BestLoss) ? state.BestLoss : double.MaxValue }));
     }
 
-    public static CheckpointState Load(string dir, IReadOnlyList<Parameter> trainable, OptimizerHelper optimizer)
+    /// <summary>Restores <paramref name="trainable"/> and the optimizer; <paramref name="best"/>: the kept best weights, when the checkpoint has them.</summary>
+    public static CheckpointState Load(string dir, IReadOnlyList<Parameter> trainable, OptimizerHelper optimizer, out Tensor[]? best)
     {
         var statePath = Path.Combine(dir, "state.json");
         if (!File.Exists(statePath))
@@ -42,6 +59,18 @@ public static class Checkpoint
                 using var t = file.Load($"p{i}", trainable[i].dtype, trainable[i].device);
                 trainable[i].copy_(t);
             }
+        }
+
+        best = null;
+        if (File.Exists(Path.Combine(dir, BestFile)))
+        {
+            using var file = SafetensorsFile.Open(Path.Combine(dir, BestFile));
+            if (file.Tensors.Count != trainable.Count)
+            {
+                throw new CliException($"--resume {dir}: {BestFile} has {file.Tensors.Count} tensors but this run trains {trainable.Count}");
+            }
+
+            best = trainable.Select((p, i) => file.Load($"p{i}", p.dtype, p.device).DetachFromDisposeScope()).ToArray();
         }
 
         optimizer.load_state_dict(Path.Combine(dir, "optimizer.bin"));

@@ -203,14 +203,32 @@ public sealed class TrainingRun : IDisposable
         double bestLoss = double.PositiveInfinity;
         int? bestStep = null;
         var badEvals = 0;
+        Tensor[]? best = null;
         if (resumeDir is not null)
         {
-            var state = Checkpoint.Load(resumeDir, trainable, optimizer);
+            var state = Checkpoint.Load(resumeDir, trainable, optimizer, out best);
             (start, steps, evals, bestLoss, bestStep, badEvals) = (state.Step, state.Steps, state.Evals, state.BestLoss, state.BestStep, state.BadEvals);
             log.WriteLine($"resumed from {resumeDir} at step {start}");
+            if (!o.KeepBest)
+            {
+                DisposeAll(best);
+                best = null;
+            }
+            else if (bestStep is { } b && best is null)
+            {
+                if (b == start)
+                {
+                    best = trainable.Select(p => p.detach().clone().DetachFromDisposeScope()).ToArray(); // the best is the state resumed
+                }
+                else
+                {
+                    // A checkpoint written before it kept the best weights: that step's weights are gone, so the best is chosen again from here on.
+                    log.WriteLine($"the checkpoint names step {b} as the best evaluation but does not hold its weights; the best is chosen again from step {start} on");
+                    (bestLoss, bestStep) = (double.PositiveInfinity, null);
+                }
+            }
         }
 
-        Tensor[]? best = null;
         var clock = Stopwatch.StartNew();
         var stepClock = new Stopwatch();
         var lastSave = 0.0;
@@ -313,7 +331,7 @@ public sealed class TrainingRun : IDisposable
             if ((done % saveEvery == 0 || timeToSave || stoppedAtLimit) && done < totalSteps && !stoppedEarly)
             {
                 Checkpoint.Save(Path.Combine(outDir, "checkpoint"), trainable, optimizer,
-                    new CheckpointState(done, steps, evals, bestLoss, bestStep, badEvals));
+                    new CheckpointState(done, steps, evals, bestLoss, bestStep, badEvals), best);
                 lastSave = minutes;
                 if (timeToSave || stoppedAtLimit)
                 {
