@@ -13,11 +13,12 @@ public static class DecodeProducts
 {
     /// <summary>
     /// Rows up to which the kernels beat libtorch for a weight format, measured with <c>bench-kernels</c> on
-    /// TinyLlama's 2048→5632 product on this project's 2-core AVX-512 machine (docs/benchmarks.md): float32
-    /// 1.5–2.7× faster up to 16 rows; bfloat16 only at one row (libtorch's bfloat16 product, oneDNN with the
-    /// CPU's AVX512-BF16 dot products, wins from two rows on); int8 and NF4 against unpack-then-libtorch up to 8.
+    /// TinyLlama's 2048→5632 product on this project's 2-core AVX-512 machines (docs/benchmarks.md): float32
+    /// 1.5–2.7× faster up to 16 rows; bfloat16 up to two rows (one weight row at a time: 0.65 ms against
+    /// libtorch's 0.78 at two rows; from four rows on libtorch's bfloat16 product, oneDNN with the CPU's
+    /// AVX512-BF16 dot products, wins); int8 and NF4 against unpack-then-libtorch up to 8.
     /// </summary>
-    public static int MaxRows(KernelFormat format) => format == KernelFormat.BFloat16 ? 1 : 8;
+    public static int MaxRows(KernelFormat format) => format == KernelFormat.BFloat16 ? 2 : 8;
 
     /// <summary>The kernel format of a dense weight of <paramref name="dtype"/>, or null when the kernels do not read it.</summary>
     public static KernelFormat? DenseFormat(ScalarType dtype) => dtype switch
