@@ -1,5 +1,6 @@
 using System.Net;
 using InferenceHost.Hosting;
+using InferenceHost.Tests.Shared;
 
 namespace InferenceHost.Api.Tests;
 
@@ -64,5 +65,36 @@ public sealed class DefaultModelTests : IDisposable
         // Its greedy continuation goes on as a dialogue: a new speaker turn.
         var text = body.GetProperty("choices")[0].GetProperty("text").GetString()!;
         Assert.Contains("#Person", text[Dialogue.Length..]);
+    }
+
+    [Fact]
+    public async Task The_shipped_summarization_lora_summarizes_where_the_base_goes_on_with_the_dialogue()
+    {
+        await using var factory = new ApiFactory(extra: new Dictionary<string, string?>
+        {
+            ["Model:Path"] = "",
+            ["Adapters:Directory"] = Path.Combine(TestFixtures.RepoRoot, "adapters"),
+        });
+        using var client = await factory.ReadyAsync();
+
+        // Its card, as the trainer's eval wrote it: ROUGE-L on the validation dialogues, above the base's.
+        var models = await Http.ReadAsync(await client.GetAsync("/v1/models"));
+        var lora = models.GetProperty("data").EnumerateArray().Single(m => m.GetProperty("id").GetString() == "dialogsum-lora");
+        var card = lora.GetProperty("evaluation");
+        Assert.Equal("rougeL", card.GetProperty("metric").GetString());
+        Assert.True(card.GetProperty("score").GetDouble() > 2 * card.GetProperty("base_score").GetDouble());
+
+        // Phrasing 0 of the dialogue-summary template, which it was trained with, on the held-out dialogue above:
+        // the base continues the conversation with a speaker turn ("#Person1#: ..."); the LoRA writes a summary,
+        // which names the speakers without opening a turn.
+        var prompt = $"Summarize this dialogue:\n{Dialogue}\nSummary:\n";
+        string Text(System.Text.Json.JsonElement body) => body.GetProperty("choices")[0].GetProperty("text").GetString()!;
+        var (baseStatus, baseBody) = await client.PostJsonAsync("/v1/completions", new { model = "default", prompt, max_tokens = 32, temperature = 0 });
+        var (loraStatus, loraBody) = await client.PostJsonAsync("/v1/completions", new { model = "dialogsum-lora", prompt, max_tokens = 32, temperature = 0 });
+        Assert.Equal(HttpStatusCode.OK, baseStatus);
+        Assert.Equal(HttpStatusCode.OK, loraStatus);
+        Assert.Matches(@"#Person\d#:", Text(baseBody));
+        Assert.DoesNotMatch(@"#Person\d#:", Text(loraBody));
+        Assert.Contains("#Person", Text(loraBody));
     }
 }
