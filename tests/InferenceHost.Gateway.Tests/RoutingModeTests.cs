@@ -29,7 +29,7 @@ public sealed class RoutingModeTests
         {
             var text = await gateway.GetStringAsync("/metrics");
             return cluster.Replicas.All(r => text.Contains($"gateway_replica_slot_misses{{otel_scope_name=\"InferenceHost.Gateway\",replica=\"{r.Id}\"}} 1"));
-        }, "slot misses of every replica on the gateway's /metrics", seconds: 10);
+        }, "slot misses of every replica on the gateway's /metrics", seconds: 30); // the gateway polls each replica every 0.5 s (Gateway:Health:IntervalSeconds); 30 s bounds a hang, not the speed of a loaded 2-core machine (10 s timed out once with every test project running)
     }
 
     [Fact]

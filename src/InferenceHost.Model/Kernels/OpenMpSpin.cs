@@ -21,7 +21,10 @@ public static partial class OpenMpSpin
     /// <returns>Whether it set the variable.</returns>
     public static bool Limit()
     {
+        // Once per process: setenv is not safe against other threads reading the environment, and a test host
+        // runs the server's Program many times in one busy process.
         if (!OperatingSystem.IsLinux()
+            || Interlocked.Exchange(ref done, 1) == 1
             || Environment.GetEnvironmentVariable("GOMP_SPINCOUNT") is not null
             || Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is not null)
         {
@@ -31,6 +34,8 @@ public static partial class OpenMpSpin
         // The native environment, which libgomp reads (Environment.SetEnvironmentVariable changes only .NET's copy on Unix).
         return SetEnv("GOMP_SPINCOUNT", SpinCount, 0) == 0;
     }
+
+    private static int done;
 
     [LibraryImport("libc", EntryPoint = "setenv", StringMarshalling = StringMarshalling.Utf8)]
     private static partial int SetEnv(string name, string value, int overwrite);

@@ -16,11 +16,15 @@ public sealed partial class OpenMpSpinTests
         }
 
         var user = Environment.GetEnvironmentVariable("GOMP_SPINCOUNT") ?? Environment.GetEnvironmentVariable("OMP_WAIT_POLICY");
-        var set = OpenMpSpin.Limit();
-        Assert.Equal(user is null, set);
-        if (set)
+        OpenMpSpin.Limit(); // this process's first call (or a later one, which does nothing)
+        Assert.False(OpenMpSpin.Limit(), "a second call sets nothing");
+        if (user is null)
         {
             Assert.Equal(OpenMpSpin.SpinCount, Marshal.PtrToStringUTF8(GetEnv("GOMP_SPINCOUNT")));
+        }
+        else if (Environment.GetEnvironmentVariable("GOMP_SPINCOUNT") is { } userCount)
+        {
+            Assert.Equal(userCount, Marshal.PtrToStringUTF8(GetEnv("GOMP_SPINCOUNT"))); // the user's value stays
         }
     }
 
