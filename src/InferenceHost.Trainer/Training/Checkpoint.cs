@@ -16,13 +16,13 @@ public sealed record CheckpointState(int Step, List<StepLog> Steps, List<EvalLog
 /// </summary>
 public static class Checkpoint
 {
+    private const string TrainableFile = "trainable.safetensors";
     private const string BestFile = "best.safetensors";
 
     public static void Save(string dir, IReadOnlyList<Parameter> trainable, OptimizerHelper optimizer, CheckpointState state, IReadOnlyList<Tensor>? best = null)
     {
         Directory.CreateDirectory(dir);
-        SafetensorsWriter.Write(Path.Combine(dir, "trainable.safetensors"),
-            trainable.Select((p, i) => new KeyValuePair<string, Tensor>($"p{i}", p)));
+        Write(Path.Combine(dir, TrainableFile), trainable);
         var bestPath = Path.Combine(dir, BestFile);
         if (best is null)
         {
@@ -30,7 +30,7 @@ public static class Checkpoint
         }
         else
         {
-            SafetensorsWriter.Write(bestPath, best.Select((t, i) => new KeyValuePair<string, Tensor>($"p{i}", t)));
+            Write(bestPath, best);
         }
 
         optimizer.save_state_dict(Path.Combine(dir, "optimizer.bin"));
@@ -46,14 +46,9 @@ public static class Checkpoint
             throw new CliException($"--resume {dir}: no state.json (expected a 'checkpoint' directory written by a previous run)");
         }
 
-        using (var file = SafetensorsFile.Open(Path.Combine(dir, "trainable.safetensors")))
+        using (var file = Open(dir, TrainableFile, trainable.Count))
         using (no_grad())
         {
-            if (file.Tensors.Count != trainable.Count)
-            {
-                throw new CliException($"--resume {dir}: the checkpoint has {file.Tensors.Count} tensors but this run trains {trainable.Count}; same method and settings?");
-            }
-
             for (var i = 0; i < trainable.Count; i++)
             {
                 using var t = file.Load($"p{i}", trainable[i].dtype, trainable[i].device);
@@ -64,17 +59,30 @@ public static class Checkpoint
         best = null;
         if (File.Exists(Path.Combine(dir, BestFile)))
         {
-            using var file = SafetensorsFile.Open(Path.Combine(dir, BestFile));
-            if (file.Tensors.Count != trainable.Count)
-            {
-                throw new CliException($"--resume {dir}: {BestFile} has {file.Tensors.Count} tensors but this run trains {trainable.Count}");
-            }
-
+            using var file = Open(dir, BestFile, trainable.Count);
             best = trainable.Select((p, i) => file.Load($"p{i}", p.dtype, p.device).DetachFromDisposeScope()).ToArray();
         }
 
         optimizer.load_state_dict(Path.Combine(dir, "optimizer.bin"));
         return JsonSerializer.Deserialize<CheckpointState>(File.ReadAllText(statePath))
             ?? throw new CliException($"--resume {dir}: state.json is empty");
+    }
+
+    /// <summary>Trainable-shaped tensors as <c>p0</c>, <c>p1</c>, … in the run's order.</summary>
+    private static void Write(string path, IEnumerable<Tensor> tensors) =>
+        SafetensorsWriter.Write(path, tensors.Select((t, i) => new KeyValuePair<string, Tensor>($"p{i}", t)));
+
+    /// <summary>Opens a file written by <see cref="Write"/>, refusing one whose tensor count is not this run's.</summary>
+    private static SafetensorsFile Open(string dir, string name, int count)
+    {
+        var file = SafetensorsFile.Open(Path.Combine(dir, name));
+        var found = file.Tensors.Count;
+        if (found != count)
+        {
+            file.Dispose();
+            throw new CliException($"--resume {dir}: {name} has {found} tensors but this run trains {count}; same method and settings?");
+        }
+
+        return file;
     }
 }
