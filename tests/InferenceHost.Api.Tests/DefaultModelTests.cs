@@ -68,7 +68,7 @@ public sealed class DefaultModelTests : IDisposable
     }
 
     [Fact]
-    public async Task The_shipped_summarization_lora_summarizes_where_the_base_goes_on_with_the_dialogue()
+    public async Task The_shipped_loras_summarize_and_name_the_topic_where_the_base_goes_on_with_the_dialogue()
     {
         await using var factory = new ApiFactory(extra: new Dictionary<string, string?>
         {
@@ -96,5 +96,22 @@ public sealed class DefaultModelTests : IDisposable
         Assert.Matches(@"#Person\d#:", Text(baseBody));
         Assert.DoesNotMatch(@"#Person\d#:", Text(loraBody));
         Assert.Contains("#Person", Text(loraBody));
+
+        // The topic LoRA, with phrasing 0 of dialogue-topic: its card scores exact match on the validation topics,
+        // above the base's; it names a topic in a few words and stops, where the base opens a speaker turn.
+        var topicLora = models.GetProperty("data").EnumerateArray().Single(m => m.GetProperty("id").GetString() == "topic-lora");
+        var topicCard = topicLora.GetProperty("evaluation");
+        Assert.Equal("exact_match", topicCard.GetProperty("metric").GetString());
+        Assert.True(topicCard.GetProperty("score").GetDouble() > topicCard.GetProperty("base_score").GetDouble());
+        var topicPrompt = $"What is the topic of this dialogue?\n{Dialogue}\nTopic:\n";
+        var (topicBaseStatus, topicBaseBody) = await client.PostJsonAsync("/v1/completions", new { model = "default", prompt = topicPrompt, max_tokens = 16, temperature = 0 });
+        var (topicStatus, topicBody) = await client.PostJsonAsync("/v1/completions", new { model = "topic-lora", prompt = topicPrompt, max_tokens = 16, temperature = 0 });
+        Assert.Equal(HttpStatusCode.OK, topicBaseStatus);
+        Assert.Equal(HttpStatusCode.OK, topicStatus);
+        Assert.Matches(@"#Person\d#:", Text(topicBaseBody));
+        var topic = Text(topicBody).Trim();
+        Assert.Equal("stop", topicBody.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
+        Assert.DoesNotContain("#Person", topic);
+        Assert.InRange(topic.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length, 1, 6);
     }
 }
