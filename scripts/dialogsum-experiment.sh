@@ -179,10 +179,11 @@ has topic-full && finetune topic-full $OUT/base --data $TOPIC --method full --lr
 # Forgetting: summarization fine-tuned on top of the topic model, which then loses the topic task...
 has forget && finetune summary-after-topic $OUT/topic-full --data $SUMMARY --method full --lr 5e-4 --weight-decay 0.01
 # ...and multi-task training (summary 2 : topic 1) from the base, which keeps it. Its budget is the summary
-# runs' one epoch of summaries: 2,336 steps × 8 = 18,688 draws of the mixture, 12,459 summaries expected (and
-# 6,229 topics), so it sees as many summaries as summary-after-topic (a whole mixture epoch: 24,920 draws).
+# runs' FT_EPOCHS epochs of summaries: 3/2 draws of the mixture per training dialogue, in batches of 8 (12,460
+# dialogues: 2,336 steps, 18,688 draws, 12,459 summaries expected and 6,229 topics), so it sees as many summaries
+# as summary-after-topic (a whole mixture epoch would be 24,920 draws).
 has multitask && finetune multitask $OUT/base --data "$DATA/train.jsonl:2:dialogue-summary" --data "$DATA/train.jsonl:1:dialogue-topic" \
-  --method full --lr 5e-4 --weight-decay 0.01 --max-steps $(( 2336 * FT_EPOCHS ))
+  --method full --lr 5e-4 --weight-decay 0.01 --max-steps $(( $(grep -c . "$DATA/train.jsonl") * 3 / 2 * FT_EPOCHS / 8 ))
 
 # Evaluation: the first EVAL_N validation dialogues, phrasing 0, greedy decoding, ROUGE/BLEU/exact match against
 # the references, and the perplexity of held-out dialogue text (validation dialogues: never trained on).
