@@ -79,8 +79,9 @@ public sealed class DefaultModelTests : IDisposable
 
         // Its card, as the trainer's eval wrote it: ROUGE-L on the validation dialogues, above the base's.
         var models = await Http.ReadAsync(await client.GetAsync("/v1/models"));
-        var lora = models.GetProperty("data").EnumerateArray().Single(m => m.GetProperty("id").GetString() == "dialogsum-lora");
-        var card = lora.GetProperty("evaluation");
+        System.Text.Json.JsonElement Card(string id) =>
+            models.GetProperty("data").EnumerateArray().Single(m => m.GetProperty("id").GetString() == id).GetProperty("evaluation");
+        var card = Card("dialogsum-lora");
         Assert.Equal("rougeL", card.GetProperty("metric").GetString());
         Assert.True(card.GetProperty("score").GetDouble() > 2 * card.GetProperty("base_score").GetDouble());
 
@@ -99,8 +100,7 @@ public sealed class DefaultModelTests : IDisposable
 
         // The topic LoRA, with phrasing 0 of dialogue-topic: its card scores exact match on the validation topics,
         // above the base's; it names a topic in a few words and stops, where the base opens a speaker turn.
-        var topicLora = models.GetProperty("data").EnumerateArray().Single(m => m.GetProperty("id").GetString() == "topic-lora");
-        var topicCard = topicLora.GetProperty("evaluation");
+        var topicCard = Card("topic-lora");
         Assert.Equal("exact_match", topicCard.GetProperty("metric").GetString());
         Assert.True(topicCard.GetProperty("score").GetDouble() > topicCard.GetProperty("base_score").GetDouble());
         var topicPrompt = $"What is the topic of this dialogue?\n{Dialogue}\nTopic:\n";
